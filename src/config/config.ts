@@ -1,0 +1,208 @@
+/**
+ * Configuration from environment variables, validated once at start.
+ *
+ * Every value has a default that makes `npm start` work with zero configuration (the built-in
+ * emulator, an in-process cache). Bad values fail the start with one line per problem, naming the
+ * variable, so an operator fixes them all in one go instead of one crash at a time.
+ */
+import { z } from 'zod';
+import { assertTimeZone } from '../reports/intervals';
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+const timeZone = z.string().superRefine((zone, ctx) => {
+  try {
+    assertTimeZone(zone);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+/** `ccc-us=America/New_York,ccc-eu=Europe/Berlin`: instances whose day boundary differs from CCC_TIMEZONE. */
+const instanceTimeZones = z
+  .string()
+  .transform((text, ctx) => {
+    const map: Record<string, string> = {};
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [id, zone] = pair.split('=').map((p) => p.trim());
+      if (!id || !zone) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not instanceId=Area/City` });
+        continue;
+      }
+      try {
+        assertTimeZone(zone);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+      map[id] = zone;
+    }
+    return map;
+  });
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  CCC_ENDPOINT: z.string().optional(),
+  CCC_REGION: z.string().regex(/^[a-z0-9-]+$/, 'a region id such as cn-shanghai').default('cn-shanghai'),
+  CCC_TIMEZONE: timeZone.default('Asia/Shanghai'),
+  CCC_INSTANCE_TIMEZONES: instanceTimeZones.default({}),
+  CCC_TIMEOUT_MS: positiveInt.default(10_000),
+  CCC_EMULATOR: boolean.optional(),
+  UPSTREAM_CONCURRENCY: positiveInt.default(4),
+
+  REDIS_URL: z.string().url().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(500),
+  CACHE_SETTLE_DELAY_MS: nonNegativeInt.default(10 * 60_000),
+  CACHE_OPEN_TTL_MS: positiveInt.default(30_000),
+  CACHE_MEMORY_MAX_BUCKETS: positiveInt.default(200_000),
+
+  MAX_BUCKETS_PER_FIELD: positiveInt.default(50_000),
+
+  // Credential chain markers: only used to decide whether real credentials are configured.
+  ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: z.string().optional(),
+  ALIBABA_CLOUD_PROFILE: z.string().optional(),
+  ALIBABA_CLOUD_CREDENTIALS_FILE: z.string().optional(),
+  ALIBABA_CLOUD_ROLE_ARN: z.string().optional(),
+  ALIBABA_CLOUD_ECS_METADATA: z.string().optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface UpstreamEndpoint {
+  /** host[:port], as @alicloud/openapi-core wants it. */
+  host: string;
+  protocol: 'http' | 'https';
+}
+
+export interface GatewayConfig {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  /** 'emulator': start the built-in CCC emulator and talk to it; 'aliyun': the configured endpoint only. */
+  upstreamMode: 'emulator' | 'aliyun';
+  upstream: {
+    endpoint?: UpstreamEndpoint;
+    region: string;
+    timeoutMs: number;
+    concurrency: number;
+  };
+  timeZone: string;
+  instanceTimeZones: Record<string, string>;
+  redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
+  cache: { settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
+  limits: { maxBucketsPerField: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `ccc.cn-shanghai.aliyuncs.com`, `https://host`, or `http://127.0.0.1:8080` for an emulator. */
+export function parseEndpoint(value: string): UpstreamEndpoint {
+  if (/^https?:\/\//i.test(value)) {
+    const url = new URL(value);
+    if (url.pathname !== '/' || url.search) throw new Error('must not have a path or query');
+    return { host: url.host, protocol: url.protocol === 'http:' ? 'http' : 'https' };
+  }
+  if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value)) throw new Error('must be a host name or an http(s) URL');
+  return { host: value, protocol: 'https' };
+}
+
+function parseClusterNodes(value: string): { host: string; port: number }[] {
+  return value.split(',').map((node) => {
+    const match = /^\s*([^:\s]+):(\d{1,5})\s*$/.exec(node);
+    if (!match) throw new Error(`"${node}" is not host:port`);
+    return { host: match[1], port: Number(match[2]) };
+  });
+}
+
+function hasCredentials(env: Env): boolean {
+  return Boolean(
+    env.ALIBABA_CLOUD_ACCESS_KEY_ID ||
+      env.ALIBABA_CLOUD_PROFILE ||
+      env.ALIBABA_CLOUD_CREDENTIALS_FILE ||
+      env.ALIBABA_CLOUD_ROLE_ARN ||
+      env.ALIBABA_CLOUD_ECS_METADATA,
+  );
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  // Empty strings mean "unset" (docker-compose and shells produce them freely).
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+
+  let endpoint: UpstreamEndpoint | undefined;
+  if (env.CCC_ENDPOINT) {
+    try {
+      endpoint = parseEndpoint(env.CCC_ENDPOINT);
+    } catch (e) {
+      problems.push(`CCC_ENDPOINT: ${(e as Error).message}`);
+    }
+  }
+  let clusterNodes: { host: string; port: number }[] | undefined;
+  if (env.REDIS_CLUSTER_NODES) {
+    try {
+      clusterNodes = parseClusterNodes(env.REDIS_CLUSTER_NODES);
+    } catch (e) {
+      problems.push(`REDIS_CLUSTER_NODES: ${(e as Error).message}`);
+    }
+  }
+  if (env.ALIBABA_CLOUD_ACCESS_KEY_ID && !env.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
+    problems.push('ALIBABA_CLOUD_ACCESS_KEY_SECRET: required when ALIBABA_CLOUD_ACCESS_KEY_ID is set');
+  }
+
+  // The emulator runs only when nothing points at real Alibaba Cloud: with credentials or an
+  // endpoint configured, the gateway talks to that and nothing else (no silent fallback).
+  // CCC_EMULATOR=true forces the emulator explicitly.
+  const useEmulator = env.CCC_EMULATOR ?? !(hasCredentials(env) || endpoint);
+  const upstreamMode = useEmulator ? 'emulator' : 'aliyun';
+  if (upstreamMode === 'aliyun' && !hasCredentials(env)) {
+    problems.push('ALIBABA_CLOUD_ACCESS_KEY_ID: credentials are required to call Alibaba Cloud (or set CCC_EMULATOR=true)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    upstreamMode,
+    upstream: {
+      endpoint: endpoint ?? (upstreamMode === 'aliyun' ? { host: `ccc.${env.CCC_REGION}.aliyuncs.com`, protocol: 'https' } : undefined),
+      region: env.CCC_REGION,
+      timeoutMs: env.CCC_TIMEOUT_MS,
+      concurrency: env.UPSTREAM_CONCURRENCY,
+    },
+    timeZone: env.CCC_TIMEZONE,
+    instanceTimeZones: env.CCC_INSTANCE_TIMEZONES,
+    redis:
+      env.REDIS_URL || clusterNodes
+        ? { url: env.REDIS_URL, clusterNodes, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS }
+        : undefined,
+    cache: {
+      settleDelayMs: env.CACHE_SETTLE_DELAY_MS,
+      openTtlMs: env.CACHE_OPEN_TTL_MS,
+      memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,
+    },
+    limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD },
+  };
+}

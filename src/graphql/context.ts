@@ -1,0 +1,9 @@
+import type { InstanceReports } from '../reports/InstanceReports';
+import type { PipelineTrace } from '../reports/ReportPipeline';
+
+/** Per-operation context: everything a resolver may touch. Resolvers never see transport. */
+export interface GatewayContext {
+  reports: InstanceReports;
+  trace: PipelineTrace;
+  requestId: string;
+}

@@ -1,0 +1,60 @@
+/**
+ * `Timestamp`: a point in time as epoch milliseconds.
+ *
+ * Output is always an integer of milliseconds (what the upstream API and JavaScript `Date` use).
+ * Input accepts an integer of milliseconds or an ISO-8601 string with an explicit offset
+ * (`2026-05-06T00:00:00+08:00`): a string without an offset would be read in the server's zone,
+ * which silently shifts a day boundary, so it is rejected.
+ */
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+
+/** 0000-01-01 .. 9999-12-31: anything outside is a typo, not a report range. */
+const MIN_MS = -62_167_219_200_000;
+const MAX_MS = 253_402_300_799_999;
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+export function parseTimestamp(value: unknown): number {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) {
+      throw badInput(`Timestamp must be an integer number of epoch milliseconds, got ${value}`);
+    }
+    if (value < MIN_MS || value > MAX_MS) throw badInput(`Timestamp ${value} is out of range (years 0000 to 9999)`);
+    return value;
+  }
+  if (typeof value === 'string') {
+    if (!ISO_WITH_OFFSET.test(value)) {
+      throw badInput(
+        `Timestamp "${value.slice(0, 64)}" is not an ISO-8601 date-time with an offset (e.g. 2026-05-06T00:00:00+08:00) or epoch milliseconds`,
+      );
+    }
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) throw badInput(`Timestamp "${value.slice(0, 64)}" is not a valid date-time`);
+    return ms;
+  }
+  throw badInput(`Timestamp must be epoch milliseconds (integer) or an ISO-8601 string with offset, got ${typeof value}`);
+}
+
+function parseLiteral(ast: ValueNode): number {
+  if (ast.kind === Kind.INT) return parseTimestamp(Number(ast.value));
+  if (ast.kind === Kind.FLOAT) return parseTimestamp(Number(ast.value));
+  if (ast.kind === Kind.STRING) return parseTimestamp(ast.value);
+  throw badInput(`Timestamp must be an integer of epoch milliseconds or an ISO-8601 string, got ${ast.kind}`);
+}
+
+export const TimestampScalar = new GraphQLScalarType<number, number>({
+  name: 'Timestamp',
+  description:
+    'A point in time. Output: epoch milliseconds (integer). Input: epoch milliseconds or an ISO-8601 date-time with offset, e.g. "2026-05-06T00:00:00+08:00".',
+  specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc3339',
+  serialize(value) {
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+    if (value instanceof Date) return value.getTime();
+    throw new GraphQLError(`Timestamp cannot represent ${String(value)}`);
+  },
+  parseValue: parseTimestamp,
+  parseLiteral,
+});

@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { assertInstanceId } from '../reports/InstanceReports';
+import { buildFederatedSchema } from './federation';
+import { CallCenterInstanceResolver } from './resolvers/CallCenterInstanceResolver';
+import { IntervalReportResolver } from './resolvers/IntervalReportResolver';
+import { CallCenterInstance } from './types/CallCenterInstance';
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The gateway's subgraph schema. Built once per process: type-graphql metadata is global. */
+export function buildGatewaySchema(): Promise<GraphQLSchema> {
+  built ??= buildFederatedSchema(
+    {
+      resolvers: [IntervalReportResolver, CallCenterInstanceResolver],
+      orphanedTypes: [CallCenterInstance],
+    },
+    {
+      CallCenterInstance: {
+        // The router sends `{ __typename, id }`; the id is checked like any other argument.
+        __resolveReference(reference: { id: string }) {
+          assertInstanceId(reference.id, 'id');
+          return { id: reference.id };
+        },
+      },
+    },
+  );
+  return built;
+}

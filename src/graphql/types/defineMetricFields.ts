@@ -1,0 +1,28 @@
+/**
+ * Declares one GraphQL field per catalog metric on a type-graphql object type.
+ *
+ * The 82 metrics live in one table (`src/reports/metrics.ts`); writing 82 decorated properties by
+ * hand would be a second copy that drifts. Decorators are plain functions, so applying `@Field`
+ * in a loop gives type-graphql exactly what hand-written properties would.
+ */
+import { Field, Float } from 'type-graphql';
+import { SafeIntResolver } from 'graphql-scalars';
+import type { MetricDefinition } from '../../reports/metrics';
+
+const UNIT_NOTE: Record<MetricDefinition['unit'], string> = {
+  calls: 'Unit: calls.',
+  surveys: 'Unit: surveys.',
+  seconds: 'Unit: seconds.',
+  fraction: 'Unit: fraction 0..1 (0.5 = 50%).',
+  score: 'Unit: survey score.',
+};
+
+export function defineMetricFields(target: { prototype: object }, metrics: readonly MetricDefinition[]): void {
+  for (const metric of metrics) {
+    const decorate = Field(() => (metric.type === 'Long' ? SafeIntResolver : Float), {
+      nullable: true,
+      description: `${metric.description} ${UNIT_NOTE[metric.unit]} Upstream: ${metric.upstreamName}.`,
+    });
+    decorate(target.prototype, metric.name);
+  }
+}

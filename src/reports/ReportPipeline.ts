@@ -1,0 +1,251 @@
+/**
+ * The report pipeline: from "these ranges of these series" to buckets, with the fewest upstream
+ * calls.
+ *
+ * One pipeline lives for the whole process (it owns the cache tiers, the in-flight table and the
+ * upstream concurrency cap); each GraphQL operation gets its own DataLoader from `createLoader`,
+ * so every range an operation asks for (aliases, `_entities`, nested entities) lands in one batch.
+ *
+ * A batch:
+ *  1. lists the buckets every key covers, deduplicated per series;
+ *  2. reads them from the in-process tier, then the shared tier (Redis) in one round trip;
+ *  3. joins upstream calls already in flight for any still missing (cross-request single-flight);
+ *  4. plans the fewest upstream calls for the rest and runs them under the concurrency cap;
+ *  5. slices the buckets back per key.
+ *
+ * Nothing is stored as final unless the bucket was closed and settled *before* the upstream call
+ * was sent; an upstream error stores nothing; a key that needs a bucket upstream could not give
+ * gets an error, never a silently short series.
+ */
+import DataLoader from 'dataloader';
+import pLimit from 'p-limit';
+import type { ReportSource } from '../upstream/ReportSource';
+import type { BucketStore, BucketWrite } from './BucketStore';
+import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket } from './buckets';
+import { GatewayError } from './errors';
+import { bucketStartsInRange, isClosedInterval } from './intervals';
+import { planUpstreamCalls, type UpstreamCall, type UpstreamLimits } from './planner';
+import type { MemoryBucketStore } from '../cache/MemoryBucketStore';
+
+/** A range of one series: the buckets overlapping [start, end). */
+export interface BucketRangeKey extends BucketSeries {
+  start: number;
+  end: number;
+}
+
+export interface ReportPipelineOptions {
+  source: ReportSource;
+  /** In-process tier, always present. */
+  memory: MemoryBucketStore;
+  /** Shared tier (Redis), optional. */
+  shared?: BucketStore;
+  now: () => number;
+  settleDelayMs: number;
+  openTtlMs: number;
+  upstreamConcurrency: number;
+  limits?: UpstreamLimits;
+}
+
+/** What one operation cost, for the debug extension and metrics. */
+export class PipelineTrace {
+  batches = 0;
+  bucketsRequested = 0;
+  memoryHits = 0;
+  sharedReads = 0;
+  sharedHits = 0;
+  joinedInFlight = 0;
+  upstreamCalls = 0;
+  upstreamBuckets = 0;
+  batchSizes: number[] = [];
+}
+
+type CallResult = Map<number, StoredBucket>;
+
+export class ReportPipeline {
+  /** bucketId -> the upstream call that will deliver it. */
+  private readonly inFlight = new Map<string, Promise<CallResult>>();
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(private readonly options: ReportPipelineOptions) {
+    this.limit = pLimit(options.upstreamConcurrency);
+  }
+
+  isClosed(statsTime: number, series: BucketSeries, now = this.options.now()): boolean {
+    return isClosedInterval(statsTime, series.interval, series.zone, now, this.options.settleDelayMs);
+  }
+
+  createLoader(trace = new PipelineTrace()): DataLoader<BucketRangeKey, BucketSlot[], string> {
+    return new DataLoader((keys) => this.loadRanges(keys, trace), {
+      cacheKeyFn: (key) => `${seriesId(key)}|${key.start}|${key.end}`,
+    });
+  }
+
+  async loadRanges(keys: readonly BucketRangeKey[], trace = new PipelineTrace()): Promise<(BucketSlot[] | Error)[]> {
+    trace.batches++;
+    trace.batchSizes.push(keys.length);
+    const now = this.options.now();
+
+    // 1. Every bucket needed, once.
+    const needed = new Map<string, { series: BucketSeries; statsTime: number }>();
+    const startsPerKey = keys.map((key) => {
+      const starts = bucketStartsInRange(key.start, key.end, key.interval, key.zone);
+      for (const statsTime of starts) {
+        needed.set(bucketId(key, statsTime), { series: key, statsTime });
+      }
+      return starts;
+    });
+    trace.bucketsRequested += needed.size;
+
+    const found = new Map<string, StoredBucket>();
+    const usable = (ref: { series: BucketSeries; statsTime: number }, value: StoredBucket | undefined) =>
+      // An open snapshot of a bucket that has closed since is stale: refetch it as final.
+      value !== undefined && (value.final || !this.isClosed(ref.statsTime, ref.series, now));
+
+    // 2a. In-process tier.
+    let misses: { id: string; series: BucketSeries; statsTime: number }[] = [];
+    for (const [id, ref] of needed) {
+      const value = this.options.memory.get(ref);
+      if (usable(ref, value)) found.set(id, value!);
+      else misses.push({ id, ...ref });
+    }
+    trace.memoryHits += found.size;
+
+    // 2b. Shared tier, one round trip.
+    if (misses.length > 0 && this.options.shared) {
+      trace.sharedReads++;
+      const values = await this.options.shared.getMany(misses);
+      const stillMissing: typeof misses = [];
+      misses.forEach((ref, i) => {
+        const value = values[i];
+        if (usable(ref, value)) {
+          found.set(ref.id, value!);
+          this.options.memory.set({ ...ref, value: value!, ttlMs: this.options.openTtlMs });
+          trace.sharedHits++;
+        } else stillMissing.push(ref);
+      });
+      misses = stillMissing;
+    }
+
+    // 3. Calls in flight, or just finished while we awaited the shared tier (they wrote the
+    //    in-process tier in the same tick they left the in-flight table).
+    const waits = new Map<string, Promise<CallResult>>();
+    const toPlan = new Map<string, { series: BucketSeries; starts: number[] }>();
+    for (const ref of misses) {
+      const value = this.options.memory.get(ref);
+      if (usable(ref, value)) {
+        found.set(ref.id, value!);
+        continue;
+      }
+      const flight = this.inFlight.get(ref.id);
+      if (flight) {
+        waits.set(ref.id, flight);
+        trace.joinedInFlight++;
+        continue;
+      }
+      const sid = seriesId(ref.series);
+      const group = toPlan.get(sid) ?? { series: ref.series, starts: [] };
+      group.starts.push(ref.statsTime);
+      toPlan.set(sid, group);
+    }
+
+    // 4. Plan and start the missing calls.
+    const failed = new Map<string, Error>();
+    for (const { series, starts } of toPlan.values()) {
+      const plan = planUpstreamCalls({
+        instanceId: series.instanceId,
+        interval: series.interval,
+        zone: series.zone,
+        missing: starts,
+        now,
+        limits: this.options.limits,
+      });
+      if (plan.beyondRetention.length > 0) {
+        const error = beyondRetentionError(series, plan.beyondRetention);
+        for (const statsTime of plan.beyondRetention) failed.set(bucketId(series, statsTime), error);
+      }
+      for (const call of plan.calls) {
+        const flight = this.startCall(series, call, trace);
+        for (const statsTime of call.bucketStarts) waits.set(bucketId(series, statsTime), flight);
+      }
+    }
+
+    // Wait for all flights; one failing call fails only the keys that need its buckets.
+    const flights = [...new Set(waits.values())];
+    const settled = await Promise.allSettled(flights);
+    const outcome = new Map(flights.map((f, i) => [f, settled[i]]));
+    for (const [id, flight] of waits) {
+      const result = outcome.get(flight)!;
+      if (result.status === 'rejected') {
+        failed.set(id, result.reason instanceof Error ? result.reason : new Error(String(result.reason)));
+        continue;
+      }
+      const statsTime = Number(id.slice(id.lastIndexOf('|') + 1));
+      const value = result.value.get(statsTime);
+      if (value) found.set(id, value);
+      else failed.set(id, new GatewayError('UPSTREAM_ERROR', 'Upstream answer did not cover a requested bucket'));
+    }
+
+    // 5. Slice per key.
+    return keys.map((key, k) => {
+      const slots: BucketSlot[] = [];
+      for (const statsTime of startsPerKey[k]) {
+        const id = bucketId(key, statsTime);
+        const error = failed.get(id);
+        if (error) return error;
+        const value = found.get(id)!;
+        slots.push({ statsTime, closed: this.isClosed(statsTime, key, now), data: value.data });
+      }
+      return slots;
+    });
+  }
+
+  /** Starts one upstream call and registers it in the in-flight table for each of its buckets. */
+  private startCall(series: BucketSeries, call: UpstreamCall, trace: PipelineTrace): Promise<CallResult> {
+    trace.upstreamCalls++;
+    trace.upstreamBuckets += call.bucketStarts.length;
+    const ids = call.bucketStarts.map((statsTime) => bucketId(series, statsTime));
+    const flight = this.limit(async () => {
+      // Closedness is judged by the clock *before* the call is sent: a bucket that closes while
+      // the answer travels may still miss late events, so it is stored as open.
+      const sentAt = this.options.now();
+      const answer = await this.options.source.listIntervalInstanceReport({
+        instanceId: series.instanceId,
+        interval: series.interval,
+        startTime: call.startTime,
+        endTime: call.endTime,
+      });
+      const byTime = new Map(answer.buckets.map((b) => [b.statsTime, b]));
+      const result: CallResult = new Map();
+      const writes: BucketWrite[] = call.bucketStarts.map((statsTime) => {
+        const value: StoredBucket = {
+          data: byTime.get(statsTime) ?? null,
+          final: this.isClosed(statsTime, series, sentAt),
+        };
+        result.set(statsTime, value);
+        return { series, statsTime, value, ttlMs: value.final ? undefined : this.options.openTtlMs };
+      });
+      // Same tick: in-process tier written, in-flight entries dropped (see loadRanges step 3).
+      for (const write of writes) this.options.memory.set(write);
+      for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
+      await this.options.shared?.setMany(writes);
+      return result;
+    });
+    for (const id of ids) this.inFlight.set(id, flight);
+    flight.catch(() => {
+      for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
+    });
+    return flight;
+  }
+}
+
+function beyondRetentionError(series: BucketSeries, statsTimes: number[]): GatewayError {
+  const from = Math.min(...statsTimes);
+  const to = Math.max(...statsTimes);
+  return new GatewayError(
+    'BAD_USER_INPUT',
+    `The range reaches back past upstream's 180-day retention and ${statsTimes.length} ${series.interval.toLowerCase()} ` +
+      `bucket(s) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()} (bucket starts) are not in the cache. ` +
+      `Start the range later, or at most 180 days ago.`,
+    { argumentName: 'startTime', uncoveredFrom: from, uncoveredTo: to, instanceId: series.instanceId },
+  );
+}

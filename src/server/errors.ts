@@ -1,0 +1,36 @@
+/**
+ * What callers see of an error. A GatewayError keeps its code, message and safe details; a
+ * GraphQL error that already carries a code (validation, BAD_USER_INPUT from a scalar) passes as
+ * it is; anything else is a bug or a library's exception, logged in full and answered with a
+ * generic INTERNAL_SERVER_ERROR so no internal detail (or secret) reaches the caller.
+ */
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { GatewayError } from '../reports/errors';
+import type { Logger } from './logger';
+
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof GatewayError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { ...original.details, code: original.code },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (code && code !== 'INTERNAL_SERVER_ERROR') {
+      const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in operation');
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}

@@ -1,0 +1,22 @@
+import type { ReportBucket } from '../reports/metrics';
+
+/** One upstream `ListIntervalInstanceReport` call, in the gateway's terms. */
+export interface ReportQuery {
+  instanceId: string;
+  interval: 'HOURLY' | 'DAILY';
+  /** Epoch ms, inclusive; upstream floors it to the hour. */
+  startTime: number;
+  /** Epoch ms, inclusive last millisecond; upstream rounds it up to the hour. */
+  endTime: number;
+}
+
+export interface ReportAnswer {
+  /** Buckets with traffic, ascending; buckets without traffic are absent, as upstream does. */
+  buckets: ReportBucket[];
+  requestId?: string;
+}
+
+/** Where reports come from: the Alibaba Cloud client, or a fake in unit tests. */
+export interface ReportSource {
+  listIntervalInstanceReport(query: ReportQuery): Promise<ReportAnswer>;
+}
