@@ -23,7 +23,7 @@ import type { ReportSource } from '../upstream/ReportSource';
 import type { BucketStore, BucketWrite } from './BucketStore';
 import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket } from './buckets';
 import { GatewayError } from './errors';
-import { bucketStartsInRange, isClosedInterval } from './intervals';
+import { bucketStart, bucketStartsInRange } from './intervals';
 import { planUpstreamCalls, type UpstreamCall, type UpstreamLimits } from './planner';
 import type { MemoryBucketStore } from '../cache/MemoryBucketStore';
 
@@ -70,8 +70,17 @@ export class ReportPipeline {
     this.limit = pLimit(options.upstreamConcurrency);
   }
 
+  /**
+   * Buckets starting before this instant are closed and settled at `now`. Buckets partition
+   * time, so "bucket end + settle <= now" is the same as "bucket start < start of the bucket
+   * holding now - settle": one zone computation per series instead of one per bucket.
+   */
+  closedBefore(series: BucketSeries, now: number): number {
+    return bucketStart(now - this.options.settleDelayMs, series.interval, series.zone);
+  }
+
   isClosed(statsTime: number, series: BucketSeries, now = this.options.now()): boolean {
-    return isClosedInterval(statsTime, series.interval, series.zone, now, this.options.settleDelayMs);
+    return statsTime < this.closedBefore(series, now);
   }
 
   createLoader(trace = new PipelineTrace()): DataLoader<BucketRangeKey, BucketSlot[], string> {
@@ -96,10 +105,20 @@ export class ReportPipeline {
     });
     trace.bucketsRequested += needed.size;
 
+    const thresholds = new Map<string, number>();
+    const closed = (statsTime: number, series: BucketSeries) => {
+      const sid = seriesId(series);
+      let threshold = thresholds.get(sid);
+      if (threshold === undefined) thresholds.set(sid, (threshold = this.closedBefore(series, now)));
+      return statsTime < threshold;
+    };
     const found = new Map<string, StoredBucket>();
     const usable = (ref: { series: BucketSeries; statsTime: number }, value: StoredBucket | undefined) =>
-      // An open snapshot of a bucket that has closed since is stale: refetch it as final.
-      value !== undefined && (value.final || !this.isClosed(ref.statsTime, ref.series, now));
+      value !== undefined &&
+      (value.final ||
+        // An open snapshot is fresh for openTtlMs, and never once its bucket has closed: then
+        // it is refetched and stored as final.
+        (now - (value.fetchedAt ?? -Infinity) < this.options.openTtlMs && !closed(ref.statsTime, ref.series)));
 
     // 2a. In-process tier.
     let misses: { id: string; series: BucketSeries; statsTime: number }[] = [];
@@ -193,7 +212,7 @@ export class ReportPipeline {
         const error = failed.get(id);
         if (error) return error;
         const value = found.get(id)!;
-        slots.push({ statsTime, closed: this.isClosed(statsTime, key, now), data: value.data });
+        slots.push({ statsTime, closed: closed(statsTime, key), data: value.data });
       }
       return slots;
     });
@@ -216,11 +235,13 @@ export class ReportPipeline {
       });
       const byTime = new Map(answer.buckets.map((b) => [b.statsTime, b]));
       const result: CallResult = new Map();
+      const closedBefore = this.closedBefore(series, sentAt);
       const writes: BucketWrite[] = call.bucketStarts.map((statsTime) => {
         const value: StoredBucket = {
           data: byTime.get(statsTime) ?? null,
-          final: this.isClosed(statsTime, series, sentAt),
+          final: statsTime < closedBefore,
         };
+        if (!value.final) value.fetchedAt = sentAt;
         result.set(statsTime, value);
         return { series, statsTime, value, ttlMs: value.final ? undefined : this.options.openTtlMs };
       });

@@ -27,6 +27,12 @@ export interface StoredBucket {
    * and kept forever. False: a snapshot of an open bucket, kept briefly and refetched.
    */
   final: boolean;
+  /**
+   * When an open snapshot was fetched (epoch ms, the pipeline's clock). Freshness is judged on
+   * this, not on the store's expiry, so an injected clock governs it and every tier agrees;
+   * store TTLs only collect garbage.
+   */
+  fetchedAt?: number;
 }
 
 /** One bucket as the pipeline hands it to the GraphQL layer. */
