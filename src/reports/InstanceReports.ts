@@ -49,14 +49,14 @@ export function resolveReportRange(
   // API defaults: from today 00:00 in the instance's zone, until now.
   const start = request.startTime ?? bucketStart(now, 'DAILY', zone);
   const requestedEnd = request.endTime ?? now;
+  if (start > now) {
+    throw badUserInput(`startTime (${new Date(start).toISOString()}) is in the future; reports exist up to now`, 'startTime');
+  }
   if (start > requestedEnd) {
     throw badUserInput(
       `startTime (${new Date(start).toISOString()}) is after endTime (${new Date(requestedEnd).toISOString()})`,
       'startTime',
     );
-  }
-  if (start > now) {
-    throw badUserInput(`startTime (${new Date(start).toISOString()}) is in the future; reports exist up to now`, 'startTime');
   }
   // Buckets after now hold nothing yet: the range stops at now, as upstream's does.
   const end = Math.min(requestedEnd, now);

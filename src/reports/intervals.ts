@@ -34,7 +34,8 @@ export function assertTimeZone(zone: string): void {
 export function bucketStart(t: number, interval: ReportInterval, zone: string): number {
   assertEpochMs('t', t);
   const z = ianaZone(zone);
-  return interval === 'HOURLY' ? wallHourStart(z, t) : calendarBucketAround(z, t, interval).start;
+  if (interval === 'HOURLY') return wallHourStart(z, t);
+  return firstInstantOfWallDay(z, calendarPeriodAround(z, t, interval).period);
 }
 
 /**
@@ -44,7 +45,7 @@ export function bucketStart(t: number, interval: ReportInterval, zone: string): 
 export function nextBucketStart(start: number, interval: ReportInterval, zone: string): number {
   assertEpochMs('start', start);
   const z = ianaZone(zone);
-  return interval === 'HOURLY' ? nextWallHourStart(z, start) : calendarBucketAround(z, start, interval).end;
+  return interval === 'HOURLY' ? nextWallHourStart(z, start) : calendarPeriodAround(z, start, interval).end;
 }
 
 /**
@@ -170,21 +171,22 @@ function nextWallHourStart(z: IANAZone, t: number): number {
 type CalendarInterval = Exclude<ReportInterval, 'HOURLY'>;
 
 /**
- * The calendar bucket containing `t`: [start, end) as instants.
+ * The calendar period containing `t`, named by the wall midnight of its first day, and the
+ * instant it ends. (Its start is firstInstantOfWallDay(period); callers that only need the end
+ * skip that lookup.)
  *
- * A period is named by the wall midnight of its first day; it begins at the first instant that
- * local time reaches that midnight. Usually the period is simply the one holding t's local date,
- * but the loop also covers a fall-back that crosses midnight, where local time briefly reads the
- * previous date again after the new period has begun.
+ * A period begins at the first instant local time reaches its first midnight. Usually the period
+ * is simply the one holding t's local date, but the loop also covers a fall-back that crosses
+ * midnight, where local time briefly reads the previous date again after the new period began.
  */
-function calendarBucketAround(z: IANAZone, t: number, interval: CalendarInterval): { start: number; end: number } {
+function calendarPeriodAround(z: IANAZone, t: number, interval: CalendarInterval): { period: number; end: number } {
   let period = periodContainingWallDay(floorTo(wallMs(z, t), DAY_MS), interval);
   let end = firstInstantOfWallDay(z, followingPeriod(period, interval));
   while (end <= t) {
     period = followingPeriod(period, interval);
     end = firstInstantOfWallDay(z, followingPeriod(period, interval));
   }
-  return { start: firstInstantOfWallDay(z, period), end };
+  return { period, end };
 }
 
 /** Wall midnight of the first day of the period holding the wall day `wallDay`. */

@@ -110,14 +110,21 @@ function withEnds(sortedStarts: number[], interval: UpstreamInterval, zone: stri
   // In whole-hour-offset zones an hourly bucket is exactly a UTC hour: plain arithmetic spares
   // thousands of zone lookups for long hourly ranges.
   const hourlyOnUtcHours = interval === 'HOURLY' && isWholeHourOffsetZone(zone, first, last + HOUR_MS);
+  const isBucketStart = (b: number): boolean =>
+    hourlyOnUtcHours ? b % HOUR_MS === 0 : bucketStart(b, interval, zone) === b;
+  const endOf = (b: number): number => (hourlyOnUtcHours ? b + HOUR_MS : nextBucketStart(b, interval, zone));
 
-  return sortedStarts.map((start) => {
-    const isStart = hourlyOnUtcHours ? start % HOUR_MS === 0 : bucketStart(start, interval, zone) === start;
-    if (!isStart) {
+  const buckets: Bucket[] = [];
+  for (const start of sortedStarts) {
+    // A value equal to the previous bucket's end is a bucket start by construction; only the
+    // first bucket of each run needs the (zone-lookup) check.
+    const continuesRun = buckets.length > 0 && buckets[buckets.length - 1].end === start;
+    if (!continuesRun && !isBucketStart(start)) {
       throw new RangeError(`${new Date(start).toISOString()} is not the start of a ${interval} bucket in ${zone}`);
     }
-    return { start, end: hourlyOnUtcHours ? start + HOUR_MS : nextBucketStart(start, interval, zone) };
-  });
+    buckets.push({ start, end: endOf(start) });
+  }
+  return buckets;
 }
 
 /** Index of the first bucket starting at or after `instant` in an ascending array (binary search). */

@@ -5,7 +5,7 @@
  * generic INTERNAL_SERVER_ERROR so no internal detail (or secret) reaches the caller.
  */
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { GatewayError } from '../reports/errors';
 import type { Logger } from './logger';
 
@@ -19,6 +19,11 @@ export function createErrorFormatter(logger: Logger) {
         path: formatted.path,
         extensions: { ...original.details, code: original.code },
       };
+    }
+    // A scalar that rejects a literal in the document fails validation; the caller's mistake is
+    // still bad input, so the scalar's own code wins over GRAPHQL_VALIDATION_FAILED.
+    if (error instanceof GraphQLError && error.originalError instanceof GraphQLError && error.originalError.extensions.code === 'BAD_USER_INPUT') {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') {
