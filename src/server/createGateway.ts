@@ -6,6 +6,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
@@ -99,6 +100,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Reports carry no cache hints; the plugin would otherwise hook every field.
       ApolloServerPluginCacheControlDisabled(),
+      // Federated traces for the router, only when it asks (explicit: no start-up notice).
+      ApolloServerPluginInlineTrace({ includeErrors: { transform: (err) => err } }),
       debugExtensionsPlugin(),
     ],
   });

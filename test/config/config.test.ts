@@ -1,0 +1,65 @@
+import { ConfigError, loadConfig, parseEndpoint } from '../../src/config/config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('runs on the built-in emulator with an in-process cache when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      upstreamMode: 'emulator',
+      timeZone: 'Asia/Shanghai',
+      upstream: { region: 'cn-shanghai', endpoint: undefined },
+      redis: undefined,
+      cache: { settleDelayMs: 600_000, openTtlMs: 30_000 },
+    });
+  });
+
+  it('talks to the configured endpoint with credentials, and to nothing else', () => {
+    const config = loadConfig({
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'id',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
+      CCC_ENDPOINT: 'http://127.0.0.1:8080',
+    });
+    expect(config.upstreamMode).toBe('aliyun');
+    expect(config.upstream.endpoint).toEqual({ host: '127.0.0.1:8080', protocol: 'http' });
+    expect(loadConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 's', CCC_REGION: 'cn-beijing' }).upstream.endpoint).toEqual({
+      host: 'ccc.cn-beijing.aliyuncs.com',
+      protocol: 'https',
+    });
+  });
+
+  it('refuses an endpoint without credentials instead of falling back to the emulator', () => {
+    expect(problems({ CCC_ENDPOINT: 'ccc.cn-shanghai.aliyuncs.com' })).toEqual([
+      expect.stringMatching(/^ALIBABA_CLOUD_ACCESS_KEY_ID: credentials are required/),
+    ]);
+  });
+
+  it('reports every bad value at once, one line each, naming the variable', () => {
+    const found = problems({ PORT: 'eighty', CCC_TIMEZONE: 'Mars/Olympus', REDIS_URL: 'not a url', CACHE_OPEN_TTL_MS: '-5', CCC_EMULATOR: 'maybe' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['CACHE_OPEN_TTL_MS', 'CCC_EMULATOR', 'CCC_TIMEZONE', 'PORT', 'REDIS_URL']);
+    expect(found.join('\n')).toMatch(/Unknown time zone "Mars\/Olympus"/);
+  });
+
+  it('parses per-instance time zones and Redis cluster nodes', () => {
+    const config = loadConfig({ CCC_INSTANCE_TIMEZONES: 'ccc-us=America/New_York, ccc-eu=Europe/Berlin', REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7001' });
+    expect(config.instanceTimeZones).toEqual({ 'ccc-us': 'America/New_York', 'ccc-eu': 'Europe/Berlin' });
+    expect(config.redis?.clusterNodes).toEqual([{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }]);
+    expect(problems({ CCC_INSTANCE_TIMEZONES: 'ccc-us' })[0]).toMatch(/CCC_INSTANCE_TIMEZONES/);
+  });
+
+  it('reads endpoints as hosts or http(s) URLs', () => {
+    expect(parseEndpoint('ccc.aliyuncs.com')).toEqual({ host: 'ccc.aliyuncs.com', protocol: 'https' });
+    expect(parseEndpoint('https://ccc.aliyuncs.com')).toEqual({ host: 'ccc.aliyuncs.com', protocol: 'https' });
+    expect(() => parseEndpoint('http://x/path')).toThrow(/path/);
+    expect(() => parseEndpoint('bad host!')).toThrow();
+  });
+});
