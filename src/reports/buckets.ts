@@ -4,8 +4,10 @@
  */
 import type { ReportBucket } from './metrics';
 
-/** The bucket sizes upstream knows. Everything coarser is combined from these. */
-export type UpstreamInterval = 'HOURLY' | 'DAILY';
+import type { UpstreamInterval } from './planner';
+
+/** The bucket sizes upstream knows (HOURLY, DAILY). Everything coarser is combined from these. */
+export type { UpstreamInterval };
 
 /**
  * One upstream time series: an instance's buckets of one size. `zone` is where upstream's

@@ -115,6 +115,37 @@ function ianaZone(zone: string): IANAZone {
 
 /** UTC offset in force at instant `t`, in ms (luxon reports minutes). */
 function offsetMs(z: IANAZone, t: number): number {
+  const day = Math.floor(t / DAY_MS);
+  const offsetForWholeDay = dayOffsetsFor(z).get(day) ?? rememberDayOffset(z, day);
+  return offsetForWholeDay ?? lookUpOffsetMs(z, t);
+}
+
+/*
+ * Each Intl lookup costs a few microseconds, and walking thousands of hourly buckets in a zone
+ * that is not on the UTC-hour grid (Asia/Kolkata) needs several per bucket. Offsets change only a
+ * few times a year, so remember, per zone and UTC day, the offset when it is the same at both ends
+ * of the day (taken as constant throughout: no zone changes and reverts within 24 h), or null for
+ * the rare days with a change, which keep exact lookups. The memory is bounded by clearing.
+ */
+const MAX_REMEMBERED_DAYS_PER_ZONE = 50_000;
+const offsetsByZoneAndDay = new Map<string, Map<number, number | null>>();
+
+function dayOffsetsFor(z: IANAZone): Map<number, number | null> {
+  let days = offsetsByZoneAndDay.get(z.name);
+  if (days === undefined) offsetsByZoneAndDay.set(z.name, (days = new Map()));
+  return days;
+}
+
+function rememberDayOffset(z: IANAZone, day: number): number | null {
+  const atStart = lookUpOffsetMs(z, day * DAY_MS);
+  const constant = atStart === lookUpOffsetMs(z, (day + 1) * DAY_MS) ? atStart : null;
+  const days = dayOffsetsFor(z);
+  if (days.size >= MAX_REMEMBERED_DAYS_PER_ZONE) days.clear();
+  days.set(day, constant);
+  return constant;
+}
+
+function lookUpOffsetMs(z: IANAZone, t: number): number {
   return Math.round(z.offset(t) * 60_000);
 }
 
