@@ -1,0 +1,90 @@
+/**
+ * Everything that shapes the emulator's behaviour, with defaults that make it usable with no
+ * configuration: one dev AccessKey pair, a handful of instances plus any `ccc-sim-*` id, the real
+ * service's time zone, and no latency or failures.
+ */
+import type { InjectedFailureCode } from './apiErrors';
+import type { AverageRounding } from '../simulator/computeMetrics';
+import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../simulator/calendar';
+
+export interface FailureInjection {
+  /** Share of API calls (0..1) answered with one of `codes` instead of data. */
+  rate: number;
+  codes: InjectedFailureCode[];
+  /** Same seed, same sequence of failures after each `resetStats()`. */
+  seed?: number;
+}
+
+export interface CccEmulatorOptions {
+  /** AccessKeyId -> AccessKeySecret accepted by the signature check. */
+  accessKeys: Record<string, string>;
+  /** Instance ids that exist. */
+  instances: readonly string[];
+  /** Further instance ids that exist (tests use many instances); null for none. */
+  instancePattern: RegExp | null;
+  /** Zone of Daily buckets and default StartTime (and of the simulated centers' business hours). */
+  timeZone: string;
+  /** Clock of the simulated call center: what "now" is for the reports. */
+  now: () => number;
+  /** Clock checked against the signed `x-acs-date` (the client signs with real time). */
+  wallClock: () => number;
+  /** Answer like the seed's JSON example: every number, StatsTime and HttpStatusCode included, as a string. */
+  numbersAsStrings: boolean;
+  /** Delay before every API answer. */
+  latencyMs: number;
+  failures: FailureInjection;
+  averageRounding: AverageRounding;
+  /** Reject a repeated `x-acs-signature-nonce` within 15 minutes, as the service does. */
+  rejectReusedNonces: boolean;
+  /** Most recent calls kept in `stats.log`. */
+  maxLogEntries: number;
+}
+
+export const DEFAULT_ACCESS_KEY_ID = 'emulator-access-key-id';
+export const DEFAULT_ACCESS_KEY_SECRET = 'emulator-access-key-secret';
+export const DEFAULT_INSTANCES: readonly string[] = ['ccc-test', 'ccc-demo-1', 'ccc-demo-2', 'ccc-demo-3', 'ccc-demo-4', 'ccc-demo-5'];
+export const DEFAULT_INSTANCE_PATTERN = /^ccc-sim-[A-Za-z0-9_-]+$/;
+export const ALL_INJECTED_FAILURE_CODES: InjectedFailureCode[] = ['Throttling.User', 'ServiceUnavailable', 'InternalError'];
+
+export function resolveOptions(overrides: Partial<CccEmulatorOptions> = {}): CccEmulatorOptions {
+  const options: CccEmulatorOptions = {
+    accessKeys: { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET },
+    instances: DEFAULT_INSTANCES,
+    instancePattern: DEFAULT_INSTANCE_PATTERN,
+    timeZone: DEFAULT_TIME_ZONE,
+    now: () => Date.now(),
+    wallClock: () => Date.now(),
+    numbersAsStrings: false,
+    latencyMs: 0,
+    failures: { rate: 0, codes: [...ALL_INJECTED_FAILURE_CODES], seed: 1 },
+    averageRounding: 'none',
+    rejectReusedNonces: true,
+    maxLogEntries: 10_000,
+    ...withoutUndefined(overrides),
+  };
+  validateOptions(options);
+  return options;
+}
+
+export function validateOptions(options: CccEmulatorOptions): void {
+  if (!isValidTimeZone(options.timeZone)) throw new RangeError(`unknown time zone ${options.timeZone}`);
+  validateFailures(options.failures);
+  if (!(options.latencyMs >= 0)) throw new RangeError(`latencyMs must be >= 0, got ${options.latencyMs}`);
+}
+
+export function validateFailures(failures: FailureInjection): void {
+  if (!(failures.rate >= 0 && failures.rate <= 1)) throw new RangeError(`failures.rate must be in 0..1, got ${failures.rate}`);
+  if (failures.rate > 0 && failures.codes.length === 0) throw new RangeError('failures.codes must not be empty when rate > 0');
+  for (const code of failures.codes) {
+    if (!ALL_INJECTED_FAILURE_CODES.includes(code)) throw new RangeError(`unknown failure code ${code}`);
+  }
+}
+
+export function isKnownInstance(options: CccEmulatorOptions, instanceId: string): boolean {
+  return options.instances.includes(instanceId) || (options.instancePattern?.test(instanceId) ?? false);
+}
+
+/** `{ latencyMs: undefined }` means "not given", so spreading it must not erase a default. */
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

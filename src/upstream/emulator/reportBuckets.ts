@@ -1,0 +1,50 @@
+/**
+ * The buckets of one ListIntervalInstanceReport answer, from the simulator.
+ *
+ * The range is widened to whole UTC hours (StartTime floored, inclusive; EndTime rounded up,
+ * exclusive). Hourly: one bucket per hour with traffic. Daily: one bucket per local day of the
+ * service's zone, combining that day's hours that lie inside the range, stamped with the day's
+ * local midnight (even when the range starts later that day); DST days have 23 or 25 hours.
+ * Buckets without traffic are omitted, as upstream omits them. Hours are combined through exact
+ * tallies of their raw events, so a Daily bucket equals its hours combined.
+ */
+import { ReportBucket } from '../../reports/metrics';
+import { ceilToHour, floorToHour, hourStartsBetween, localDaysOfHours } from '../simulator/calendar';
+import { AverageRounding, metricsFromTally } from '../simulator/computeMetrics';
+import { hourTally, periodTally } from '../simulator/period';
+import { ReportRequest } from './reportRequest';
+
+export interface BucketContext {
+  now: number;
+  timeZone: string;
+  averageRounding: AverageRounding;
+}
+
+export function reportBuckets(request: ReportRequest, context: BucketContext): ReportBucket[] {
+  return request.interval === 'Hourly' ? hourlyBuckets(request, context) : dailyBuckets(request, context);
+}
+
+function hourlyBuckets(request: ReportRequest, context: BucketContext): ReportBucket[] {
+  const buckets: ReportBucket[] = [];
+  for (const hour of hourStartsBetween(request.startTime, request.endTime)) {
+    if (hour >= context.now) break;
+    const metrics = metricsFromTally(hourTally(request.instanceId, hour, context.timeZone, context.now), context);
+    if (metrics) buckets.push({ statsTime: hour, ...metrics });
+  }
+  return buckets;
+}
+
+function dailyBuckets(request: ReportRequest, context: BucketContext): ReportBucket[] {
+  const rangeStart = floorToHour(request.startTime);
+  const rangeEnd = ceilToHour(request.endTime);
+  const buckets: ReportBucket[] = [];
+  for (const day of localDaysOfHours(rangeStart, rangeEnd, context.timeZone)) {
+    // The day's hours are those starting in [dayStart, dayEnd); keep the ones inside the range.
+    const from = Math.max(ceilToHour(day.dayStart), rangeStart);
+    const to = Math.min(ceilToHour(day.dayEnd), rangeEnd);
+    if (from >= context.now || from >= to) continue;
+    const metrics = metricsFromTally(periodTally(request.instanceId, from, to, context.timeZone, context.now), context);
+    if (metrics) buckets.push({ statsTime: day.dayStart, ...metrics });
+  }
+  return buckets;
+}
