@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryBucketStore } from '../cache/MemoryBucketStore';
+import { RedisBucketStore } from '../cache/RedisBucketStore';
+import { createRedisConnection } from '../cache/redisConnection';
 import type { GatewayConfig } from '../config/config';
 import type { GatewayContext } from '../graphql/context';
 import { buildGatewaySchema } from '../graphql/schema';
@@ -30,6 +32,8 @@ export interface GatewayOverrides {
   now?: () => number;
   source?: ReportSource;
   shared?: BucketStore;
+  /** Key prefix of the Redis store (tests isolate themselves with a unique one). */
+  redisKeyPrefix?: string;
   logger?: Logger;
   /** Options for the embedded emulator (tests: a clock, failure injection). */
   emulator?: ConstructorParameters<typeof CccEmulator>[0];
@@ -39,6 +43,8 @@ export interface Gateway {
   url: string;
   pipeline: ReportPipeline;
   memory: MemoryBucketStore;
+  /** The Redis tier, when REDIS_URL or REDIS_CLUSTER_NODES is set. */
+  redisStore?: RedisBucketStore;
   emulator?: CccEmulator;
   logger: Logger;
   close(): Promise<void>;
@@ -78,10 +84,20 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   }
 
   const memory = new MemoryBucketStore(config.cache.memoryMaxBuckets);
+  let redis: ReturnType<typeof createRedisConnection> | undefined;
+  let redisStore: RedisBucketStore | undefined;
+  if (config.redis && !overrides.shared) {
+    redis = createRedisConnection({ url: config.redis.url, clusterNodes: config.redis.clusterNodes, commandTimeoutMs: config.redis.commandTimeoutMs });
+    redisStore = new RedisBucketStore({ redis, logger, keyPrefix: overrides.redisKeyPrefix, timeoutMs: config.redis.commandTimeoutMs });
+    // Commands fail fast while disconnected (no offline queue), so give the first connection a
+    // moment: otherwise the first operations after a start all miss a perfectly good cache. A
+    // Redis that is down does not block the start: the gateway serves from upstream meanwhile.
+    if (!(await waitUntilReady(redis, 3_000))) logger.warn({}, 'Redis not reachable at start; serving from upstream until it is');
+  }
   const pipeline = new ReportPipeline({
     source,
     memory,
-    shared: overrides.shared,
+    shared: overrides.shared ?? redisStore,
     now,
     settleDelayMs: config.cache.settleDelayMs,
     openTtlMs: config.cache.openTtlMs,
@@ -139,14 +155,31 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     url,
     pipeline,
     memory,
+    redisStore,
     emulator,
     logger,
     close() {
       closing ??= (async () => {
         await apollo.stop(); // drains in-flight requests, then closes the HTTP server
         await emulator?.stop();
+        redis?.disconnect();
       })();
       return closing;
     },
   };
+}
+
+function waitUntilReady(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
 }
