@@ -64,6 +64,7 @@ const EnvSchema = z.object({
   CACHE_SETTLE_DELAY_MS: nonNegativeInt.default(10 * 60_000),
   CACHE_OPEN_TTL_MS: positiveInt.default(30_000),
   CACHE_MEMORY_MAX_BUCKETS: positiveInt.default(200_000),
+  CACHE_ENABLED: boolean.default(true),
 
   MAX_BUCKETS_PER_FIELD: positiveInt.default(50_000),
 
@@ -100,7 +101,7 @@ export interface GatewayConfig {
   timeZone: string;
   instanceTimeZones: Record<string, string>;
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
-  cache: { settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
+  cache: { enabled: boolean; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
   limits: { maxBucketsPerField: number };
 }
 
@@ -199,6 +200,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
         ? { url: env.REDIS_URL, clusterNodes, commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS }
         : undefined,
     cache: {
+      enabled: env.CACHE_ENABLED,
       settleDelayMs: env.CACHE_SETTLE_DELAY_MS,
       openTtlMs: env.CACHE_OPEN_TTL_MS,
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,

@@ -44,6 +44,8 @@ export interface ReportPipelineOptions {
   openTtlMs: number;
   upstreamConcurrency: number;
   limits?: UpstreamLimits;
+  /** False: no cache at all, every operation goes upstream (a baseline for benchmarks, and for debugging). */
+  cacheEnabled?: boolean;
 }
 
 /** What one operation cost, for the debug extension and metrics. */
@@ -54,6 +56,7 @@ export class PipelineTrace {
   sharedReads = 0;
   sharedHits = 0;
   joinedInFlight = 0;
+  sharedWrites = 0;
   upstreamCalls = 0;
   upstreamBuckets = 0;
   batchSizes: number[] = [];
@@ -121,16 +124,17 @@ export class ReportPipeline {
         (now - (value.fetchedAt ?? -Infinity) < this.options.openTtlMs && !closed(ref.statsTime, ref.series)));
 
     // 2a. In-process tier.
+    const cacheEnabled = this.options.cacheEnabled !== false;
     let misses: { id: string; series: BucketSeries; statsTime: number }[] = [];
     for (const [id, ref] of needed) {
-      const value = this.options.memory.get(ref);
+      const value = cacheEnabled ? this.options.memory.get(ref) : undefined;
       if (usable(ref, value)) found.set(id, value!);
       else misses.push({ id, ...ref });
     }
     trace.memoryHits += found.size;
 
     // 2b. Shared tier, one round trip.
-    if (misses.length > 0 && this.options.shared) {
+    if (misses.length > 0 && this.options.shared && cacheEnabled) {
       trace.sharedReads++;
       const values = await this.options.shared.getMany(misses);
       const stillMissing: typeof misses = [];
@@ -150,7 +154,7 @@ export class ReportPipeline {
     const waits = new Map<string, Promise<CallResult>>();
     const toPlan = new Map<string, { series: BucketSeries; starts: number[] }>();
     for (const ref of misses) {
-      const value = this.options.memory.get(ref);
+      const value = cacheEnabled ? this.options.memory.get(ref) : undefined;
       if (usable(ref, value)) {
         found.set(ref.id, value!);
         continue;
@@ -246,9 +250,13 @@ export class ReportPipeline {
         return { series, statsTime, value, ttlMs: value.final ? undefined : this.options.openTtlMs };
       });
       // Same tick: in-process tier written, in-flight entries dropped (see loadRanges step 3).
-      for (const write of writes) this.options.memory.set(write);
+      const cacheEnabled = this.options.cacheEnabled !== false;
+      if (cacheEnabled) for (const write of writes) this.options.memory.set(write);
       for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
-      await this.options.shared?.setMany(writes);
+      if (cacheEnabled && this.options.shared) {
+        trace.sharedWrites++;
+        await this.options.shared.setMany(writes);
+      }
       return result;
     });
     for (const id of ids) this.inFlight.set(id, flight);

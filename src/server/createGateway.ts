@@ -102,6 +102,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     settleDelayMs: config.cache.settleDelayMs,
     openTtlMs: config.cache.openTtlMs,
     upstreamConcurrency: config.upstream.concurrency,
+    cacheEnabled: config.cache.enabled,
   });
   const zoneFor = (instanceId: string) => config.instanceTimeZones[instanceId] ?? config.timeZone;
 

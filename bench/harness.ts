@@ -1,0 +1,133 @@
+/**
+ * Benchmark plumbing: child processes pinned to a core, a redis-server of our own, load with
+ * autocannon from this process (pinned to the other core by `npm run bench`).
+ *
+ * Servers run as separate processes so the load generator never steals their CPU; every
+ * scenario compares against a baseline measured in the same run.
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/config/paths';
+
+export const DIST = join(PROJECT_ROOT, 'dist');
+export const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export interface Started {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <script>` pinned to SERVER_CPU and waits for a line matching `ready`. */
+export function startNode(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, script], {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve({
+          url: match[1],
+          process: child,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }).finally(() => children.delete(child)),
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready:\n${output}`)));
+  });
+}
+
+export const EMULATOR_KEY = { id: 'bench-key-id', secret: 'bench-key-secret' };
+
+export function startEmulator(env: Record<string, string> = {}): Promise<Started> {
+  return startNode(
+    join(DIST, 'src/upstream/emulator/main.js'),
+    { EMULATOR_PORT: '0', EMULATOR_ACCESS_KEY_ID: EMULATOR_KEY.id, EMULATOR_ACCESS_KEY_SECRET: EMULATOR_KEY.secret, ...env },
+    /listening on (http:\/\/[^\s]+)/,
+  );
+}
+
+export function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<Started> {
+  return startNode(
+    join(DIST, 'src/main.js'),
+    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    /"url":"(http:\/\/[^"]+)"[^\n]*ccc-report-gateway ready/,
+    nodeArgs,
+  );
+}
+
+export function gatewayEnvFor(emulatorUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CCC_ENDPOINT: emulatorUrl,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: EMULATOR_KEY.id,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: EMULATOR_KEY.secret,
+    ...extra,
+  };
+}
+
+export async function emulatorControl(emulatorUrl: string, action: 'stats' | 'reset' | 'options', body?: object): Promise<any> {
+  const response = await fetch(`${emulatorUrl}/__emulator/${action}`, {
+    method: action === 'stats' ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : action === 'stats' ? undefined : '{}',
+  });
+  return response.json();
+}
+
+export async function postGraphQL(url: string, query: string, variables?: object, headers: Record<string, string> = {}): Promise<any> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return response.json();
+}
+
+export interface LoadResult {
+  connections: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+export async function load(url: string, body: string, connections: number, durationSeconds: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: durationSeconds,
+  });
+  return {
+    connections,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
