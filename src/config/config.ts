@@ -67,6 +67,9 @@ const EnvSchema = z.object({
   CACHE_ENABLED: boolean.default(true),
 
   MAX_BUCKETS_PER_FIELD: positiveInt.default(50_000),
+  MAX_INSTANCES_PER_FIELD: positiveInt.default(100),
+  /** GraphiQL on GET /graphql and introspection; unset: on unless NODE_ENV=production. */
+  EXPLORER: boolean.optional(),
 
   // Credential chain markers: only used to decide whether real credentials are configured.
   ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),
@@ -102,7 +105,9 @@ export interface GatewayConfig {
   instanceTimeZones: Record<string, string>;
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
   cache: { enabled: boolean; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
-  limits: { maxBucketsPerField: number };
+  limits: { maxBucketsPerField: number; maxInstancesPerField: number };
+  /** The offline explorer (GraphiQL) and introspection, together. */
+  explorer: boolean;
 }
 
 export class ConfigError extends Error {
@@ -205,6 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       openTtlMs: env.CACHE_OPEN_TTL_MS,
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,
     },
-    limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD },
+    limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD, maxInstancesPerField: env.MAX_INSTANCES_PER_FIELD },
+    explorer: env.EXPLORER ?? env.NODE_ENV !== 'production',
   };
 }

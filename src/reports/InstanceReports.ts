@@ -1,34 +1,43 @@
 /**
  * Per-operation entry point of the domain: validates a report request, applies the API's
- * defaults, and reads it through the operation's DataLoader.
+ * defaults, plans which upstream buckets make up each requested bucket, reads them all through
+ * the operation's DataLoader, and combines them.
  */
 import type DataLoader from 'dataloader';
 import type { BucketSlot, UpstreamInterval } from './buckets';
+import { combineBuckets, zeroMetrics } from './combine';
 import { badUserInput } from './errors';
-import { bucketStart, bucketStartsInRange } from './intervals';
+import { assertTimeZone, bucketStart, HOUR_MS, nextBucketStart } from './intervals';
 import type { ReportBucket } from './metrics';
 import type { BucketRangeKey } from './ReportPipeline';
+import { isUpstreamNative, planTargetBuckets, type RequestedInterval, type Segment } from './reportPlan';
 
 /** CCC instance ids: letters, digits, `-` and `_` (they become cache keys and upstream parameters). */
 export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+export type EmptyIntervals = 'OMIT' | 'ZERO';
+
 export interface ReportRequest {
-  instanceId: string;
-  interval: UpstreamInterval;
+  instanceIds: readonly string[];
+  interval: RequestedInterval;
   startTime?: number | null;
   endTime?: number | null;
+  /** IANA zone of the buckets; default: the instances' zone. */
+  timeZone?: string | null;
+  emptyIntervals?: EmptyIntervals | null;
 }
 
-export interface IntervalReportRow extends ReportBucket {
-  instanceId: string;
-  interval: UpstreamInterval;
+export interface ReportRow extends ReportBucket {
+  interval: RequestedInterval;
   closed: boolean;
 }
 
 export interface InstanceReportsSettings {
   /** The instance's day boundary (upstream Daily buckets). */
   zoneFor(instanceId: string): string;
+  /** Largest number of upstream buckets (all instances together) one field may read. */
   maxBucketsPerField: number;
+  maxInstancesPerField: number;
 }
 
 export function assertInstanceId(instanceId: string, argumentName = 'instanceId'): void {
@@ -42,11 +51,11 @@ export function assertInstanceId(instanceId: string, argumentName = 'instanceId'
 
 /** The range [start, end) of a request after defaults and validation. */
 export function resolveReportRange(
-  request: ReportRequest,
+  request: Pick<ReportRequest, 'startTime' | 'endTime'>,
   zone: string,
   now: number,
 ): { start: number; end: number } {
-  // API defaults: from today 00:00 in the instance's zone, until now.
+  // API defaults: from today 00:00 in the zone, until now.
   const start = request.startTime ?? bucketStart(now, 'DAILY', zone);
   const requestedEnd = request.endTime ?? now;
   if (start > now) {
@@ -58,11 +67,9 @@ export function resolveReportRange(
       'startTime',
     );
   }
-  // Buckets after now hold nothing yet: the range stops at now, as upstream's does.
-  const end = Math.min(requestedEnd, now);
-  // Upstream treats EndTime as "rounded up to the hour, exclusive": an end in the middle of a
-  // bucket includes that bucket, an end exactly on a boundary does not.
-  return { start, end };
+  // Buckets after now hold nothing yet: the range stops at now, as upstream's does. An end in
+  // the middle of a bucket includes that bucket; an end exactly on a boundary does not.
+  return { start, end: Math.min(requestedEnd, now) };
 }
 
 export class InstanceReports {
@@ -72,38 +79,127 @@ export class InstanceReports {
     private readonly now: number,
   ) {}
 
-  /** Buckets of the range, including the ones without traffic (`data: null`). */
-  async slots(request: ReportRequest): Promise<{ key: BucketRangeKey; slots: BucketSlot[] }> {
-    assertInstanceId(request.instanceId);
-    const instanceZone = this.settings.zoneFor(request.instanceId);
-    // Upstream hours are UTC hours; upstream days start at the instance's midnight.
-    const zone = request.interval === 'HOURLY' ? 'UTC' : instanceZone;
-    const { start, end } = resolveReportRange(request, instanceZone, this.now);
-    const key: BucketRangeKey = { instanceId: request.instanceId, interval: request.interval, zone, start, end };
-    const count = bucketStartsInRange(start, end, request.interval, zone).length;
-    if (count > this.settings.maxBucketsPerField) {
+  async read(request: ReportRequest): Promise<ReportRow[]> {
+    const instanceIds = this.validateInstances(request.instanceIds);
+    if (request.timeZone != null) {
+      try {
+        assertTimeZone(request.timeZone);
+      } catch {
+        throw badUserInput(`timeZone "${request.timeZone.slice(0, 64)}" is not an IANA time zone name (e.g. "Asia/Shanghai", "America/New_York", "UTC")`, 'timeZone');
+      }
+    }
+    // Instances are grouped by upstream's day boundary: each group is planned on its own days.
+    const groups = new Map<string, string[]>();
+    for (const id of instanceIds) {
+      const zone = this.settings.zoneFor(id);
+      groups.set(zone, [...(groups.get(zone) ?? []), id]);
+    }
+    if (groups.size > 1 && request.timeZone == null) {
+      throw badUserInput(`The instances are in different time zones (${[...groups.keys()].join(', ')}); pass timeZone to say which day boundary to use`, 'timeZone');
+    }
+    const viewZone = request.timeZone ?? [...groups.keys()][0];
+    const { start, end } = resolveReportRange(request, viewZone, this.now);
+    // Target boundaries depend only on the view zone, so every group's plan lines up index by index.
+    const plans = [...groups].map(([instanceZone, ids]) => ({
+      instanceZone,
+      ids,
+      targets: planTargetBuckets({ interval: request.interval, viewZone, instanceZone, start, end }),
+    }));
+
+    // Every upstream bucket any target needs, per instance: loaded as contiguous runs.
+    const keys = plans.flatMap(({ instanceZone, ids, targets }) => {
+      const segments = targets.flatMap((t) => t.segments);
+      return ids.flatMap((instanceId) => rangeKeys(instanceId, instanceZone, segments));
+    });
+    const bucketCount = keys.reduce((n, k) => n + estimateBuckets(k), 0);
+    if (bucketCount > this.settings.maxBucketsPerField) {
       throw badUserInput(
-        `The range covers ${count} ${request.interval.toLowerCase()} buckets; at most ${this.settings.maxBucketsPerField} are allowed per field. Narrow the range or use a coarser interval.`,
+        `The request needs about ${bucketCount} upstream buckets; at most ${this.settings.maxBucketsPerField} are allowed per field. Narrow the range, use fewer instances, or a coarser interval in the instances' own time zone.`,
         'startTime',
       );
     }
-    return { key, slots: await this.loader.load(key) };
+    const loaded = await this.loader.loadMany(keys);
+    const slots = new Map<string, BucketSlot>();
+    loaded.forEach((result, i) => {
+      if (result instanceof Error) throw result;
+      const key = keys[i];
+      for (const slot of result) slots.set(`${key.instanceId}|${key.interval}|${slot.statsTime}`, slot);
+    });
+
+    const native =
+      instanceIds.length === 1 && isUpstreamNative({ interval: request.interval, viewZone, instanceZone: plans[0].instanceZone });
+    const zeroFill = request.emptyIntervals === 'ZERO';
+    const rows: ReportRow[] = [];
+    plans[0].targets.forEach((target, index) => {
+      const parts: BucketSlot[] = [];
+      for (const { instanceZone, ids, targets } of plans) {
+        for (const instanceId of ids) {
+          for (const segment of targets[index].segments) collectSlots(slots, instanceId, segment, instanceZone, parts);
+        }
+      }
+      // A combined bucket is closed only when every part is.
+      const closed = parts.length > 0 && parts.every((p) => p.closed);
+      const withData = parts.filter((p) => p.data !== null);
+      if (withData.length === 0) {
+        if (zeroFill) rows.push({ statsTime: target.statsTime, interval: request.interval, closed, ...zeroMetrics() });
+        return;
+      }
+      // One upstream bucket answers one to one (upstream's own numbers); anything else is combined.
+      const metrics = native ? withData[0].data! : combineBuckets(withData.map((p) => p.data));
+      rows.push({ ...metrics, statsTime: target.statsTime, interval: request.interval, closed });
+    });
+    return rows;
   }
 
-  /** Upstream's view: buckets with traffic only. */
-  async intervalReports(request: ReportRequest): Promise<IntervalReportRow[]> {
-    const { slots } = await this.slots(request);
-    const rows: IntervalReportRow[] = [];
-    for (const slot of slots) {
-      if (slot.data === null) continue;
-      rows.push({
-        instanceId: request.instanceId,
-        interval: request.interval,
-        closed: slot.closed,
-        ...slot.data,
-        statsTime: slot.statsTime,
-      });
+  private validateInstances(instanceIds: readonly string[]): readonly string[] {
+    if (instanceIds.length === 0) throw badUserInput('instanceIds must name at least one instance', 'instanceIds');
+    if (instanceIds.length > this.settings.maxInstancesPerField) {
+      throw badUserInput(`instanceIds names ${instanceIds.length} instances; at most ${this.settings.maxInstancesPerField} are allowed per field`, 'instanceIds');
     }
-    return rows;
+    const seen = new Set<string>();
+    for (const id of instanceIds) {
+      assertInstanceId(id, instanceIds.length === 1 ? 'instanceId' : 'instanceIds');
+      if (seen.has(id)) throw badUserInput(`instanceIds names "${id}" more than once`, 'instanceIds');
+      seen.add(id);
+    }
+    return instanceIds;
+  }
+}
+
+/** Loader keys for one instance: contiguous runs of same-size segments merged into one range each. */
+function rangeKeys(instanceId: string, instanceZone: string, segments: readonly Segment[]): BucketRangeKey[] {
+  const byInterval = new Map<UpstreamInterval, Segment[]>();
+  for (const s of segments) byInterval.set(s.interval, [...(byInterval.get(s.interval) ?? []), s]);
+  const keys: BucketRangeKey[] = [];
+  for (const [interval, list] of byInterval) {
+    list.sort((a, b) => a.start - b.start);
+    let current: Segment | undefined;
+    for (const s of list) {
+      if (current && s.start <= current.end) current.end = Math.max(current.end, s.end);
+      else {
+        if (current) keys.push(key(instanceId, interval, instanceZone, current));
+        current = { ...s };
+      }
+    }
+    if (current) keys.push(key(instanceId, interval, instanceZone, current));
+  }
+  return keys;
+}
+
+function key(instanceId: string, interval: UpstreamInterval, instanceZone: string, s: Segment): BucketRangeKey {
+  // Upstream hours are UTC hours; upstream days start at the instance's midnight.
+  return { instanceId, interval, zone: interval === 'HOURLY' ? 'UTC' : instanceZone, start: s.start, end: s.end };
+}
+
+/** Upper estimate (DST days are 23 h at least), cheap enough to check before anything is read. */
+function estimateBuckets(k: BucketRangeKey): number {
+  return Math.ceil((k.end - k.start) / (k.interval === 'HOURLY' ? HOUR_MS : 23 * HOUR_MS));
+}
+
+function collectSlots(slots: Map<string, BucketSlot>, instanceId: string, segment: Segment, instanceZone: string, into: BucketSlot[]): void {
+  const zone = segment.interval === 'HOURLY' ? 'UTC' : instanceZone;
+  for (let t = segment.start; t < segment.end; t = nextBucketStart(t, segment.interval, zone)) {
+    const slot = slots.get(`${instanceId}|${segment.interval}|${t}`);
+    if (slot) into.push(slot);
   }
 }

@@ -26,9 +26,13 @@ describe('GraphQL schema', () => {
     expect(query.intervalInstanceReport.args.map((a) => `${a.name}:${a.type}`)).toEqual([
       'startTime:Timestamp',
       'endTime:Timestamp',
+      'timeZone:String',
       'interval:ReportInterval',
+      'emptyIntervals:EmptyIntervals',
       'instanceId:ID!',
     ]);
+    expect(query.combinedIntervalReport.type.toString()).toBe('[CombinedIntervalReport!]!');
+    expect(query.combinedIntervalReport.args.find((a) => a.name === 'instanceIds')!.type.toString()).toBe('[ID!]!');
     expect(query.intervalInstanceReport.args.find((a) => a.name === 'interval')!.defaultValue).toBe('DAILY');
     expect(query.intervalInstanceReport.type.toString()).toBe('[IntervalReport!]!');
     expect(query._service).toBeDefined();
@@ -43,7 +47,10 @@ describe('GraphQL schema', () => {
       outbound: 'OutboundMetrics!',
       overall: 'OverallMetrics!',
     });
+    const combined = schema.getType('CombinedIntervalReport') as GraphQLObjectType;
+    expect(Object.keys(combined.getFields()).sort()).toEqual(['closed', 'inbound', 'instanceIds', 'interval', 'outbound', 'overall', 'statsTime']);
     const instance = schema.getType('CallCenterInstance') as GraphQLObjectType;
+    expect(instance.getFields().summary.type.toString()).toBe('IntervalReport');
     const reports = instance.getFields().intervalReports;
     expect(reports.type).toBeInstanceOf(GraphQLNonNull);
     expect(getNamedType(reports.type).name).toBe('IntervalReport');

@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import { assertInstanceId } from '../../reports/InstanceReports';
-import { ReportRangeArgs } from '../args/ReportRangeArgs';
+import { ReportRangeArgs, ReportWindowArgs } from '../args/ReportRangeArgs';
 import type { GatewayContext } from '../context';
 import { CallCenterInstance } from '../types/CallCenterInstance';
 import { IntervalReport } from '../types/IntervalReport';
@@ -15,12 +15,18 @@ export class CallCenterInstanceResolver {
     return { id };
   }
 
-  @FieldResolver(() => [IntervalReport], { description: 'Report buckets of this instance that had traffic.' })
-  intervalReports(
-    @Root() instance: CallCenterInstance,
-    @Args() args: ReportRangeArgs,
-    @Ctx() ctx: GatewayContext,
-  ): Promise<IntervalReport[]> {
-    return ctx.reports.intervalReports({ ...args, instanceId: instance.id }) as Promise<IntervalReport[]>;
+  @FieldResolver(() => [IntervalReport], { description: 'Report buckets of this instance (see Query.intervalInstanceReport).' })
+  async intervalReports(@Root() instance: CallCenterInstance, @Args() args: ReportRangeArgs, @Ctx() ctx: GatewayContext): Promise<IntervalReport[]> {
+    const rows = await ctx.reports.read({ ...args, instanceIds: [instance.id] });
+    return rows.map((row) => ({ ...row, instanceId: instance.id }) as IntervalReport);
+  }
+
+  @FieldResolver(() => IntervalReport, {
+    nullable: true,
+    description: 'The whole range as one bucket (interval TOTAL, zero-filled when there was no traffic). Null only for an empty range.',
+  })
+  async summary(@Root() instance: CallCenterInstance, @Args() args: ReportWindowArgs, @Ctx() ctx: GatewayContext): Promise<IntervalReport | null> {
+    const [row] = await ctx.reports.read({ ...args, interval: 'TOTAL', emptyIntervals: 'ZERO', instanceIds: [instance.id] });
+    return row ? ({ ...row, instanceId: instance.id } as IntervalReport) : null;
   }
 }

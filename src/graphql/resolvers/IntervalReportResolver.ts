@@ -1,15 +1,25 @@
 import { Args, Ctx, Query, Resolver } from 'type-graphql';
-import { InstanceReportArgs } from '../args/ReportRangeArgs';
+import { CombinedReportArgs, InstanceReportArgs } from '../args/ReportRangeArgs';
 import type { GatewayContext } from '../context';
+import { CombinedIntervalReport } from '../types/CombinedIntervalReport';
 import { IntervalReport } from '../types/IntervalReport';
 
-@Resolver(() => IntervalReport)
+@Resolver()
 export class IntervalReportResolver {
   @Query(() => [IntervalReport], {
     description:
-      'ListIntervalInstanceReport, one to one: the buckets of one instance that had traffic (buckets without traffic are absent, as upstream).',
+      'ListIntervalInstanceReport for one instance. HOURLY and DAILY in the instance\'s zone are upstream\'s buckets one to one (buckets without traffic absent unless emptyIntervals: ZERO); other intervals and zones are combined exactly.',
   })
-  intervalInstanceReport(@Args() args: InstanceReportArgs, @Ctx() ctx: GatewayContext): Promise<IntervalReport[]> {
-    return ctx.reports.intervalReports(args) as Promise<IntervalReport[]>;
+  async intervalInstanceReport(@Args() { instanceId, ...args }: InstanceReportArgs, @Ctx() ctx: GatewayContext): Promise<IntervalReport[]> {
+    const rows = await ctx.reports.read({ ...args, instanceIds: [instanceId] });
+    return rows.map((row) => ({ ...row, instanceId }) as IntervalReport);
+  }
+
+  @Query(() => [CombinedIntervalReport], {
+    description: 'Several instances combined into one series, with the same exact rules as roll-ups (a company-wide figure).',
+  })
+  async combinedIntervalReport(@Args() { instanceIds, ...args }: CombinedReportArgs, @Ctx() ctx: GatewayContext): Promise<CombinedIntervalReport[]> {
+    const rows = await ctx.reports.read({ ...args, instanceIds });
+    return rows.map((row) => ({ ...row, instanceIds }) as CombinedIntervalReport);
   }
 }
