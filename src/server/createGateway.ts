@@ -5,7 +5,7 @@
  */
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -27,6 +27,7 @@ import type { ReportSource } from '../upstream/ReportSource';
 import { createErrorFormatter } from './errors';
 import { createLogger, type Logger } from './logger';
 import { debugExtensionsPlugin } from './debugExtensionsPlugin';
+import { createExplorerRouter } from './explorer';
 
 export interface GatewayOverrides {
   now?: () => number;
@@ -113,7 +114,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     schema: await buildGatewaySchema(),
     formatError: createErrorFormatter(logger),
     includeStacktraceInErrorResponses: false,
+    // Introspection follows the explorer switch (EXPLORER; off by default in production).
+    introspection: config.explorer,
     plugins: [
+      // Apollo's landing pages load from CDNs; the explorer (./explorer) is served locally instead.
+      ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Reports carry no cache hints; the plugin would otherwise hook every field.
       ApolloServerPluginCacheControlDisabled(),
@@ -127,6 +132,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Before Apollo: the GraphiQL page on a browser GET, and its assets.
+  if (config.explorer) app.use('/graphql', createExplorerRouter({ now, zoneFor, warn: (msg) => logger.warn({}, msg) }));
   app.use(
     '/graphql',
     express.json({ limit: '256kb' }),
@@ -137,7 +144,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         const trace = new PipelineTrace();
         const reports = new InstanceReports(
           pipeline.createLoader(trace),
-          { zoneFor, maxBucketsPerField: config.limits.maxBucketsPerField },
+          { zoneFor, ...config.limits },
           now(),
         );
         return { reports, trace, requestId };

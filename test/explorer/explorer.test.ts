@@ -1,0 +1,121 @@
+/**
+ * The offline explorer in a real browser: headless Chromium (Debian package `chromium`; another
+ * binary with CHROMIUM_PATH) loads GraphiQL from the gateway, runs the preloaded example, and
+ * shows data. Every request the page makes is recorded: none may leave the machine.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { PROJECT_ROOT } from '../../src/config/paths';
+import type { Gateway } from '../../src/server/createGateway';
+import { startTestGateway } from '../helpers/gateway';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(PROJECT_ROOT, 'test', 'artifacts');
+const SCREENSHOT = join(ARTIFACTS, 'explorer.png');
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const WAIT_MS = 15_000;
+
+jest.setTimeout(60_000);
+
+describe('explorer in headless Chromium', () => {
+  let gateway: Gateway;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const requests: string[] = [];
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+    }
+    gateway = await startTestGateway();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    // A fresh context: empty storage, so GraphiQL starts from the page's example tabs.
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.on('request', (request) => requests.push(request.url()));
+    context.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+    page = await context.newPage();
+    // Content-Security-Policy violations (the page allows its own origin only) are failures too.
+    // (A blocked request never shows up as a request, so listen for the violation itself.)
+    await page.addInitScript({
+      content: `document.addEventListener('securitypolicyviolation', (event) => {
+        console.error('CSP violation: ' + event.violatedDirective + ' ' + event.blockedURI);
+      });`,
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  it('loads GraphiQL with the example tabs, runs the seed example and shows data, all from the gateway', async () => {
+    const response = await page.goto(gateway.url, { waitUntil: 'load', timeout: WAIT_MS });
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-type']).toContain('text/html');
+
+    // GraphiQL rendered, with the three examples as tabs, the seed example active.
+    await page.locator('.graphiql-container').waitFor({ timeout: WAIT_MS });
+    const tabs = page.locator('.graphiql-tab');
+    await tabs.nth(2).waitFor({ timeout: WAIT_MS });
+    expect(await tabs.allTextContents()).toEqual(expect.arrayContaining([
+      expect.stringContaining('SeedExample'),
+      expect.stringContaining('HourlyDashboard'),
+      expect.stringContaining('DailySummary'),
+    ]));
+    await page.locator('.graphiql-query-editor', { hasText: 'query SeedExample' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('.graphiql-editor-tool', { hasText: '"ccc-test"' }).first().waitFor({ timeout: WAIT_MS });
+
+    // Run it with the execute button.
+    await page.locator('button.graphiql-execute-button').click();
+    const result = page.locator('.graphiql-response');
+    await result.filter({ hasText: '"intervalInstanceReport"' }).waitFor({ timeout: WAIT_MS });
+    await result.filter({ hasText: 'callsOffered' }).waitFor({ timeout: WAIT_MS });
+    const text = (await result.textContent()) ?? '';
+    expect(text).not.toContain('"errors"');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+
+    // Nothing left the machine: page, assets, the introspection and the query all went to the gateway.
+    const origin = new URL(gateway.url).origin;
+    const external = requests.filter((url) => {
+      const parsed = new URL(url);
+      if (parsed.protocol === 'data:' || parsed.protocol === 'blob:') return false;
+      return !LOCAL_HOSTS.has(parsed.hostname);
+    });
+    expect(external).toEqual([]);
+    expect(requests.filter((url) => url.startsWith(`${origin}/graphql/explorer/assets/`)).length).toBeGreaterThanOrEqual(5);
+    expect(requests.filter((url) => url.split('?')[0] === gateway.url).length).toBeGreaterThanOrEqual(2); // page + POSTs
+    expect(problems).toEqual([]);
+  });
+
+  it('fills every example tab with its own variables', async () => {
+    await page.locator('.graphiql-tab', { hasText: 'HourlyDashboard' }).locator('button').first().click();
+    await page.locator('.graphiql-query-editor', { hasText: 'query HourlyDashboard' }).waitFor({ timeout: WAIT_MS });
+    const variables = page.locator('.graphiql-editor-tool', { hasText: '"startTime"' }).first();
+    await variables.waitFor({ timeout: WAIT_MS });
+    // Seven days back from now, from a whole hour, with the instance's offset.
+    expect(await variables.textContent()).toMatch(/"startTime":\s*"\d{4}-\d{2}-\d{2}T\d{2}:00:00\+08:00"/);
+    expect(problems).toEqual([]);
+  });
+});
