@@ -9,10 +9,18 @@
 import { Client, CombinedError, fetchExchange } from '@urql/core';
 import { HourlyDashboardDocument, type HourlyDashboardQuery } from '../../generated/client/graphql';
 
-/** What `fetchHourlyDashboard` returns: the instance and its hourly buckets (with traffic only). */
-export type HourlyDashboard = HourlyDashboardQuery['callCenterInstance'];
+type DashboardData = HourlyDashboardQuery['callCenterInstance'];
 /** One hour of the dashboard, exactly the fields the operation selects. */
-export type HourlyBucket = HourlyDashboard['intervalReports'][number];
+export type HourlyBucket = NonNullable<DashboardData['intervalReports']>[number];
+/**
+ * What `fetchHourlyDashboard` returns: the instance and its hourly buckets (with traffic only).
+ * Report fields are nullable in the schema (a field upstream could not serve is null, with an
+ * error); this function turns that case into a thrown ReportClientError, so callers get a list.
+ */
+export interface HourlyDashboard {
+  id: DashboardData['id'];
+  intervalReports: HourlyBucket[];
+}
 
 export interface ReportClientOptions {
   /** e.g. `http://localhost:4000/graphql` (the gateway, or the router in front of it). */
@@ -69,8 +77,9 @@ export async function fetchHourlyDashboard(
     const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : result.error.networkError ? 'NETWORK_ERROR' : 'UNKNOWN';
     throw new ReportClientError(first?.message ?? result.error.message, code, result.error);
   }
-  if (!result.data) throw new Error('the gateway answered without data and without errors');
-  return result.data.callCenterInstance;
+  const instance = result.data?.callCenterInstance;
+  if (!instance?.intervalReports) throw new Error('the gateway answered without data and without errors');
+  return { id: instance.id, intervalReports: instance.intervalReports };
 }
 
 /** A percentage with one decimal, or `-` for a metric upstream did not report. */

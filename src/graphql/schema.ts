@@ -18,7 +18,8 @@ export function buildGatewaySchema(): Promise<GraphQLSchema> {
     {
       CallCenterInstance: {
         // The router sends `{ __typename, id }`; the id is checked like any other argument.
-        __resolveReference(reference: { id: string }) {
+        // async: a rejected promise fails only its own entity; a throw would fail all of `_entities`.
+        async __resolveReference(reference: { id: string }) {
           assertInstanceId(reference.id, 'id');
           return { id: reference.id };
         },

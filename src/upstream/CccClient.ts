@@ -5,11 +5,10 @@
  * chain of @alicloud/credentials), the endpoint, timeouts, retries and parsing, so resolvers and
  * the report pipeline only see `ReportQuery` in and normalized `ReportBucket`s out.
  */
-import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
-const { OpenApiRequest, Params } = $OpenApiUtil;
-type Params = InstanceType<typeof Params>;
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
+import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
+import CircuitBreaker from 'opossum';
 import { GatewayError } from '../reports/errors';
 import type { ReportAnswer, ReportQuery, ReportSource } from './ReportSource';
 import { normalizeReportBody } from './normalizeReport';
@@ -27,9 +26,24 @@ export interface CccClientOptions {
   retryBaseDelayMs?: number;
   /** Explicit AccessKey pair (the emulator); otherwise the default credential chain. */
   accessKey?: { id: string; secret: string };
+  /** Longest one call may take, retries and backoff included. */
+  deadlineMs?: number;
+  /** Circuit breaker: opens when this share of attempts fail in the rolling window... */
+  breaker?: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingWindowMs: number };
   /** Observes every attempt (metrics, logs); never sees credentials. */
   onAttempt?: (event: { query: ReportQuery; attempt: number; durationMs: number; error?: GatewayError }) => void;
+  onCircuitChange?: (state: CircuitState) => void;
 }
+
+export const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 5_000, rollingWindowMs: 10_000 };
+
+/** Only outages count against the circuit: a bad parameter or an unknown instance is the caller's problem. */
+const countsAsOutage = (error: GatewayError) => error.code === 'UPSTREAM_UNAVAILABLE' || error.code === 'UPSTREAM_THROTTLED';
+
+const { OpenApiRequest, Params } = $OpenApiUtil;
+type Params = InstanceType<typeof Params>;
+
+export type CircuitState = 'closed' | 'half-open' | 'open';
 
 const PARAMS = new Params({
   action: 'ListIntervalInstanceReport',
@@ -51,6 +65,7 @@ export class CccClient implements ReportSource {
   private readonly api: OpenApi;
   private readonly runtime: $dara.RuntimeOptions;
   private readonly params: Params;
+  private readonly breaker: CircuitBreaker<[ReportQuery, number], ReportAnswer>;
 
   constructor(private readonly options: CccClientOptions) {
     const credential = options.accessKey
@@ -70,21 +85,49 @@ export class CccClient implements ReportSource {
     );
     this.params = new Params({ ...PARAMS, protocol: options.protocol.toUpperCase() });
     this.runtime = new $dara.RuntimeOptions({ readTimeout: options.timeoutMs, connectTimeout: options.timeoutMs });
+
+    // The breaker wraps single attempts: while upstream is down, calls fail at once instead of
+    // each spending its timeouts and retries, and a probe after resetTimeoutMs closes it again.
+    const breaker = { ...DEFAULT_BREAKER, ...options.breaker };
+    this.breaker = new CircuitBreaker((query: ReportQuery, timeoutMs: number) => this.callOnce(query, timeoutMs), {
+      timeout: false, // the HTTP client has its own timeouts
+      errorThresholdPercentage: breaker.errorThresholdPercentage,
+      volumeThreshold: breaker.volumeThreshold,
+      resetTimeout: breaker.resetTimeoutMs,
+      rollingCountTimeout: breaker.rollingWindowMs,
+      errorFilter: (error: unknown) => !countsAsOutage(toGatewayError(error)),
+    });
+    this.breaker.on('open', () => options.onCircuitChange?.('open'));
+    this.breaker.on('halfOpen', () => options.onCircuitChange?.('half-open'));
+    this.breaker.on('close', () => options.onCircuitChange?.('closed'));
+  }
+
+  get circuitState(): CircuitState {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  shutdown(): void {
+    this.breaker.shutdown();
   }
 
   async listIntervalInstanceReport(query: ReportQuery): Promise<ReportAnswer> {
     const maxAttempts = this.options.maxAttempts ?? 3;
+    const deadline = performance.now() + (this.options.deadlineMs ?? this.options.timeoutMs * maxAttempts);
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
-        const answer = await this.callOnce(query);
+        const remaining = Math.max(1, Math.min(this.options.timeoutMs, deadline - started));
+        const answer = await this.breaker.fire(query, remaining);
         this.options.onAttempt?.({ query, attempt, durationMs: performance.now() - started });
         return answer;
       } catch (raw) {
-        const error = toGatewayError(raw);
+        const error = this.breaker.opened && isOpenCircuit(raw) ? circuitOpenError() : toGatewayError(raw);
         this.options.onAttempt?.({ query, attempt, durationMs: performance.now() - started, error });
-        if (!isRetryable(error) || attempt >= maxAttempts) throw error;
-        await sleep(this.backoffMs(attempt, error));
+        if (!isRetryable(error) || attempt >= maxAttempts || error.details.circuit === 'open') throw error;
+        const pause = this.backoffMs(attempt, error);
+        // No attempt that could not finish before the deadline.
+        if (performance.now() + pause >= deadline) throw error;
+        await sleep(pause);
       }
     }
   }
@@ -97,7 +140,7 @@ export class CccClient implements ReportSource {
     return Math.max(jittered, hint);
   }
 
-  private async callOnce(query: ReportQuery): Promise<ReportAnswer> {
+  private async callOnce(query: ReportQuery, timeoutMs: number): Promise<ReportAnswer> {
     const request = new OpenApiRequest({
       query: {
         InstanceId: query.instanceId,
@@ -106,7 +149,19 @@ export class CccClient implements ReportSource {
         Interval: UPSTREAM_INTERVAL[query.interval],
       },
     });
-    const response = await this.api.callApi(this.params, request, this.runtime);
+    const runtime =
+      timeoutMs >= this.options.timeoutMs ? this.runtime : new $dara.RuntimeOptions({ readTimeout: timeoutMs, connectTimeout: timeoutMs });
+    const response = await this.api.callApi(this.params, request, runtime);
     return normalizeReportBody(response?.body);
   }
+}
+
+function isOpenCircuit(error: unknown): boolean {
+  return (error as { code?: string } | undefined)?.code === 'EOPENBREAKER';
+}
+
+function circuitOpenError(): GatewayError {
+  return new GatewayError('UPSTREAM_UNAVAILABLE', 'The call center service is unavailable (circuit open after repeated failures); try again shortly', {
+    circuit: 'open',
+  });
 }

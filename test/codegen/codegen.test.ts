@@ -129,7 +129,7 @@ describe('client code generation', () => {
     const source = print(parse(readFileSync(join(OPERATIONS_DIR, 'HourlyDashboard.graphql'), 'utf8')));
     expect(gql(source)).toBe(HourlyDashboardDocument);
     // Compile-time (tsc): Timestamp and SafeInt are numbers, nullable metrics `number | null`.
-    type Bucket = DocumentType<typeof HourlyDashboardDocument>['callCenterInstance']['intervalReports'][number];
+    type Bucket = NonNullable<DocumentType<typeof HourlyDashboardDocument>['callCenterInstance']['intervalReports']>[number];
     const statsTime: Bucket['statsTime'] = 0;
     const offered: Bucket['inbound']['callsOffered'] = null;
     const exact: [number, number | null] = [statsTime, offered];

@@ -61,7 +61,7 @@ describe('examples/report-client', () => {
     // The same client with another generated document: today's hours add up to today's day.
     const daily = await client.query(DailySummaryDocument, { instanceId: 'ccc-test', startTime: TODAY, endTime: NOW }).toPromise();
     expect(daily.error).toBeUndefined();
-    const [today] = daily.data!.intervalInstanceReport;
+    const [today] = daily.data!.intervalInstanceReport!;
     const todaysHours = buckets.filter((b) => b.statsTime >= TODAY);
     expect(todaysHours.reduce((sum, b) => sum + b.inbound.callsOffered!, 0)).toBe(today.inbound.callsOffered);
   });

@@ -15,7 +15,7 @@ export class CallCenterInstanceResolver {
     return { id };
   }
 
-  @FieldResolver(() => [IntervalReport], { description: 'Report buckets of this instance (see Query.intervalInstanceReport).' })
+  @FieldResolver(() => [IntervalReport], { nullable: true, description: 'Report buckets of this instance (see Query.intervalInstanceReport).' })
   async intervalReports(@Root() instance: CallCenterInstance, @Args() args: ReportRangeArgs, @Ctx() ctx: GatewayContext): Promise<IntervalReport[]> {
     const rows = await ctx.reports.read({ ...args, instanceIds: [instance.id] });
     return rows.map((row) => ({ ...row, instanceId: instance.id }) as IntervalReport);
