@@ -65,6 +65,8 @@ export interface RedisBucketStoreCounters {
 
 const FINAL_FLAG = 'F';
 const OPEN_FLAG = 'O';
+/** Ends the base-36 fetch time of an open snapshot (never a character of a base-36 number). */
+const FETCHED_AT_END = '.';
 const DEFAULT_KEY_PREFIX = 'ccc:';
 const DEFAULT_TIMEOUT_MS = 500;
 /**
@@ -132,7 +134,11 @@ export class RedisBucketStore implements BucketStore {
     const byInstance = new Map<string, Command[]>();
     for (const write of writes) {
       const key = this.keyOf(write.series, write.statsTime);
-      const value = (write.value.final ? FINAL_FLAG : OPEN_FLAG) + encodeBucket(write.value.data);
+      // Open snapshots carry when they were fetched: freshness is judged on the pipeline's clock
+      // (every replica agrees), the PX expiry only collects them.
+      const value = write.value.final
+        ? FINAL_FLAG + encodeBucket(write.value.data)
+        : `${OPEN_FLAG}${(write.value.fetchedAt ?? 0).toString(36)}${FETCHED_AT_END}${encodeBucket(write.value.data)}`;
       let command: Command;
       if (write.value.final) command = ['set', key, value];
       else if (write.ttlMs !== undefined && write.ttlMs > 0) command = ['set', key, value, 'PX', Math.ceil(write.ttlMs)];
@@ -152,7 +158,11 @@ export class RedisBucketStore implements BucketStore {
     const flag = value.charAt(0);
     try {
       if (flag !== FINAL_FLAG && flag !== OPEN_FLAG) throw new BucketDecodeError(`unknown flag ${JSON.stringify(flag)}`);
-      return { final: flag === FINAL_FLAG, data: decodeBucket(value.slice(1), ref.statsTime) };
+      if (flag === FINAL_FLAG) return { final: true, data: decodeBucket(value.slice(1), ref.statsTime) };
+      const end = value.indexOf(FETCHED_AT_END);
+      const fetchedAt = parseInt(value.slice(1, end), 36);
+      if (end < 0 || !Number.isSafeInteger(fetchedAt)) throw new BucketDecodeError('open bucket without its fetch time');
+      return { final: false, fetchedAt, data: decodeBucket(value.slice(end + 1), ref.statsTime) };
     } catch (error) {
       // Not an outage: a bug or a foreign writer. A miss refetches and overwrites the value.
       this.totals.errors++;

@@ -21,7 +21,7 @@
  *  - An average that is exactly its catalog numerator / denominator (computed as JS computes it,
  *    from the same bucket's values) is one character, `=`, and recomputed on decode.
  *  - A ratio is rebuilt from its hidden integer numerator: `~k` means value = k / denominator
- *    (HandleRate 37/41 is `~BL` instead of `0.9024390243902439`). The same marker on an average
+ *    (HandleRate 37/41 is `~1L` instead of `0.9024390243902439`). The same marker on an average
  *    whose count upstream does not report (`denominator: null`) carries that count: value =
  *    numerator / k. Both are only used when the recomputation is bit-identical, checked on encode.
  *  - Anything else (a fraction that is not derivable, -0, NaN, Infinity, negative numbers) is a
