@@ -29,6 +29,7 @@ import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import type { BucketRef, BucketStore, BucketWrite } from '../reports/BucketStore';
 import type { BucketSeries, StoredBucket } from '../reports/buckets';
+import type { UpstreamLease } from '../reports/BucketStore';
 import { BucketDecodeError, CODEC_VERSION, decodeBucket, encodeBucket } from './bucketCodec';
 
 /** What the store logs through; a pino logger fits. */
@@ -197,6 +198,25 @@ export class RedisBucketStore implements BucketStore {
     } finally {
       deadline.clear();
     }
+  }
+
+  /**
+   * A short lease on one upstream call, shared by every replica: `SET NX PX`. Only the holder
+   * calls upstream; the others wait for its buckets to appear. Fails open: if Redis cannot
+   * answer, the caller fetches itself (an outage must cost upstream calls, not answers).
+   */
+  async acquireLease(lease: UpstreamLease, ttlMs: number): Promise<boolean> {
+    const key = this.leaseKey(lease);
+    const [result] = await this.runPerInstance([[['set', key, '1', 'PX', ttlMs, 'NX']]]);
+    return !result.ok || result.replies[0] === 'OK';
+  }
+
+  async releaseLease(lease: UpstreamLease): Promise<void> {
+    await this.runPerInstance([[['del', this.leaseKey(lease)]]]);
+  }
+
+  private leaseKey(lease: UpstreamLease): string {
+    return `${this.keyPrefix}lease:v1:{${keyPart(lease.instanceId)}}:${lease.interval}:${keyPart(lease.zone)}:${lease.startTime}:${lease.endTime}`;
   }
 
   /** One pipeline; ioredis answers `[error, reply]` per command. */

@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   CACHE_OPEN_TTL_MS: positiveInt.default(30_000),
   CACHE_MEMORY_MAX_BUCKETS: positiveInt.default(200_000),
   CACHE_ENABLED: boolean.default(true),
+  CACHE_LEASE_MS: nonNegativeInt.default(5_000),
 
   MAX_BUCKETS_PER_FIELD: positiveInt.default(50_000),
   MAX_INSTANCES_PER_FIELD: positiveInt.default(100),
@@ -104,7 +105,7 @@ export interface GatewayConfig {
   timeZone: string;
   instanceTimeZones: Record<string, string>;
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
-  cache: { enabled: boolean; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
+  cache: { enabled: boolean; leaseMs: number; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
   limits: { maxBucketsPerField: number; maxInstancesPerField: number };
   /** The offline explorer (GraphiQL) and introspection, together. */
   explorer: boolean;
@@ -206,6 +207,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
         : undefined,
     cache: {
       enabled: env.CACHE_ENABLED,
+      leaseMs: env.CACHE_LEASE_MS,
       settleDelayMs: env.CACHE_SETTLE_DELAY_MS,
       openTtlMs: env.CACHE_OPEN_TTL_MS,
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,

@@ -20,3 +20,22 @@ export interface BucketStore {
   getMany(refs: readonly BucketRef[]): Promise<(StoredBucket | undefined)[]>;
   setMany(writes: readonly BucketWrite[]): Promise<void>;
 }
+
+/** One upstream call, as a lease identifies it across replicas. */
+export interface UpstreamLease {
+  instanceId: string;
+  interval: string;
+  zone: string;
+  startTime: number;
+  endTime: number;
+}
+
+/** A shared store that can also coordinate replicas (Redis): at most one fetches a given call. */
+export interface LeasingBucketStore extends BucketStore {
+  acquireLease(lease: UpstreamLease, ttlMs: number): Promise<boolean>;
+  releaseLease(lease: UpstreamLease): Promise<void>;
+}
+
+export function canLease(store: BucketStore | undefined): store is LeasingBucketStore {
+  return typeof (store as Partial<LeasingBucketStore> | undefined)?.acquireLease === 'function';
+}

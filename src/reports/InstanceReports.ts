@@ -6,7 +6,7 @@
 import type DataLoader from 'dataloader';
 import type { BucketSlot, UpstreamInterval } from './buckets';
 import { combineBuckets, zeroMetrics } from './combine';
-import { badUserInput } from './errors';
+import { badUserInput, GatewayError } from './errors';
 import { assertTimeZone, bucketStart, HOUR_MS, nextBucketStart } from './intervals';
 import type { ReportBucket } from './metrics';
 import type { BucketRangeKey } from './ReportPipeline';
@@ -30,6 +30,15 @@ export interface ReportRequest {
 export interface ReportRow extends ReportBucket {
   interval: RequestedInterval;
   closed: boolean;
+}
+
+export interface ReadPlan {
+  instanceIds: readonly string[];
+  viewZone: string;
+  plans: { instanceZone: string; ids: string[]; targets: ReturnType<typeof planTargetBuckets> }[];
+  keys: BucketRangeKey[];
+  /** Upstream buckets (all instances) the request reads: an upper estimate, exact but for DST days. */
+  upstreamBuckets: number;
 }
 
 export interface InstanceReportsSettings {
@@ -77,10 +86,20 @@ export class InstanceReports {
     private readonly loader: DataLoader<BucketRangeKey, BucketSlot[], string>,
     private readonly settings: InstanceReportsSettings,
     private readonly now: number,
+    /** The caller's permission, checked for every instance before anything is read. */
+    private readonly canRead: (instanceId: string) => boolean = () => true,
   ) {}
 
-  async read(request: ReportRequest): Promise<ReportRow[]> {
+  /**
+   * Validates a request and lists the upstream buckets it needs, without reading anything:
+   * what `read` does first, and what the operation cost check counts before execution.
+   */
+  plan(request: ReportRequest): ReadPlan {
     const instanceIds = this.validateInstances(request.instanceIds);
+    for (const id of instanceIds) {
+      // Same answer whether or not the instance exists: a caller learns nothing about others'.
+      if (!this.canRead(id)) throw new GatewayError('FORBIDDEN', `Not allowed to read call center instance "${id}"`, { instanceId: id });
+    }
     if (request.timeZone != null) {
       try {
         assertTimeZone(request.timeZone);
@@ -105,13 +124,17 @@ export class InstanceReports {
       ids,
       targets: planTargetBuckets({ interval: request.interval, viewZone, instanceZone, start, end }),
     }));
-
     // Every upstream bucket any target needs, per instance: loaded as contiguous runs.
     const keys = plans.flatMap(({ instanceZone, ids, targets }) => {
       const segments = targets.flatMap((t) => t.segments);
       return ids.flatMap((instanceId) => rangeKeys(instanceId, instanceZone, segments));
     });
-    const bucketCount = keys.reduce((n, k) => n + estimateBuckets(k), 0);
+    const upstreamBuckets = keys.reduce((n, k) => n + estimateBuckets(k), 0);
+    return { instanceIds, viewZone, plans, keys, upstreamBuckets };
+  }
+
+  async read(request: ReportRequest): Promise<ReportRow[]> {
+    const { instanceIds, viewZone, plans, keys, upstreamBuckets: bucketCount } = this.plan(request);
     if (bucketCount > this.settings.maxBucketsPerField) {
       throw badUserInput(
         `The request needs about ${bucketCount} upstream buckets; at most ${this.settings.maxBucketsPerField} are allowed per field. Narrow the range, use fewer instances, or a coarser interval in the instances' own time zone.`,

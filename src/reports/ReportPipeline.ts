@@ -20,7 +20,7 @@
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import type { ReportSource } from '../upstream/ReportSource';
-import type { BucketStore, BucketWrite } from './BucketStore';
+import { canLease, type BucketStore, type BucketWrite, type UpstreamLease } from './BucketStore';
 import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket } from './buckets';
 import { GatewayError } from './errors';
 import { bucketStart, bucketStartsInRange } from './intervals';
@@ -46,6 +46,12 @@ export interface ReportPipelineOptions {
   limits?: UpstreamLimits;
   /** False: no cache at all, every operation goes upstream (a baseline for benchmarks, and for debugging). */
   cacheEnabled?: boolean;
+  /**
+   * Cross-replica single-flight through the shared store: how long a lease on an upstream call
+   * lasts, and how often a replica that did not get it looks for the holder's buckets. 0: off.
+   */
+  leaseMs?: number;
+  leasePollMs?: number;
 }
 
 /** What one operation cost, for the debug extension and metrics. */
@@ -56,6 +62,8 @@ export class PipelineTrace {
   sharedReads = 0;
   sharedHits = 0;
   joinedInFlight = 0;
+  /** Upstream calls another replica made for us (we waited on its lease). */
+  leaseWaits = 0;
   sharedWrites = 0;
   upstreamCalls = 0;
   upstreamBuckets = 0;
@@ -222,21 +230,70 @@ export class ReportPipeline {
     });
   }
 
+  /**
+   * With a shared store that leases (Redis): take the call's lease, or, if another replica holds
+   * it, poll the shared store for its buckets until they are all there (then no upstream call at
+   * all) or the lease runs out (then fetch anyway: a crashed holder must not block us). Only the
+   * cold path pays this one round trip; warm reads never get here.
+   */
+  private async awaitOtherReplica(
+    series: BucketSeries,
+    call: UpstreamCall,
+    trace: PipelineTrace,
+  ): Promise<{ fromReplica?: CallResult; holdsLease: boolean }> {
+    const shared = this.options.shared;
+    const leaseMs = this.options.leaseMs ?? 0;
+    if (!canLease(shared) || leaseMs <= 0 || this.options.cacheEnabled === false) return { holdsLease: false };
+    if (await shared.acquireLease(leaseOf(series, call), leaseMs)) return { holdsLease: true };
+    const refs = call.bucketStarts.map((statsTime) => ({ series, statsTime }));
+    const pollMs = this.options.leasePollMs ?? 50;
+    for (let waited = 0; waited < leaseMs; waited += pollMs) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      const values = await shared.getMany(refs);
+      const now = this.options.now();
+      const closedBefore = this.closedBefore(series, now);
+      const fresh = (v: StoredBucket | undefined, statsTime: number) =>
+        v !== undefined && (v.final || (now - (v.fetchedAt ?? -Infinity) < this.options.openTtlMs && statsTime >= closedBefore));
+      if (values.every((v, i) => fresh(v, refs[i].statsTime))) {
+        trace.leaseWaits++;
+        return { fromReplica: new Map(values.map((v, i) => [refs[i].statsTime, v!])), holdsLease: false };
+      }
+    }
+    return { holdsLease: false };
+  }
+
+  private async releaseLease(series: BucketSeries, call: UpstreamCall): Promise<void> {
+    if (canLease(this.options.shared)) await this.options.shared.releaseLease(leaseOf(series, call));
+  }
+
   /** Starts one upstream call and registers it in the in-flight table for each of its buckets. */
   private startCall(series: BucketSeries, call: UpstreamCall, trace: PipelineTrace): Promise<CallResult> {
     trace.upstreamCalls++;
     trace.upstreamBuckets += call.bucketStarts.length;
     const ids = call.bucketStarts.map((statsTime) => bucketId(series, statsTime));
     const flight = this.limit(async () => {
+      // Another replica may be fetching the very same call: wait for its buckets instead.
+      const { fromReplica, holdsLease } = await this.awaitOtherReplica(series, call, trace);
+      if (fromReplica) {
+        for (const [statsTime, value] of fromReplica) this.options.memory.set({ series, statsTime, value, ttlMs: this.options.openTtlMs });
+        for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
+        return fromReplica;
+      }
       // Closedness is judged by the clock *before* the call is sent: a bucket that closes while
       // the answer travels may still miss late events, so it is stored as open.
       const sentAt = this.options.now();
-      const answer = await this.options.source.listIntervalInstanceReport({
-        instanceId: series.instanceId,
-        interval: series.interval,
-        startTime: call.startTime,
-        endTime: call.endTime,
-      });
+      let answer;
+      try {
+        answer = await this.options.source.listIntervalInstanceReport({
+          instanceId: series.instanceId,
+          interval: series.interval,
+          startTime: call.startTime,
+          endTime: call.endTime,
+        });
+      } catch (error) {
+        if (holdsLease) await this.releaseLease(series, call);
+        throw error;
+      }
       const byTime = new Map(answer.buckets.map((b) => [b.statsTime, b]));
       const result: CallResult = new Map();
       const closedBefore = this.closedBefore(series, sentAt);
@@ -257,6 +314,7 @@ export class ReportPipeline {
         trace.sharedWrites++;
         await this.options.shared.setMany(writes);
       }
+      if (holdsLease) await this.releaseLease(series, call);
       return result;
     });
     for (const id of ids) this.inFlight.set(id, flight);
@@ -265,6 +323,10 @@ export class ReportPipeline {
     });
     return flight;
   }
+}
+
+function leaseOf(series: BucketSeries, call: UpstreamCall): UpstreamLease {
+  return { instanceId: series.instanceId, interval: series.interval, zone: series.zone, startTime: call.startTime, endTime: call.endTime };
 }
 
 function beyondRetentionError(series: BucketSeries, statsTimes: number[]): GatewayError {

@@ -52,7 +52,7 @@ export interface Gateway {
 }
 
 /** Dev access key of the embedded emulator: it exists only inside this process. */
-const EMULATOR_ACCESS_KEY = { id: 'embedded-emulator-key-id', secret: 'embedded-emulator-key-secret' };
+export const EMULATOR_ACCESS_KEY = { id: 'embedded-emulator-key-id', secret: 'embedded-emulator-key-secret' };
 
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
@@ -104,6 +104,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     openTtlMs: config.cache.openTtlMs,
     upstreamConcurrency: config.upstream.concurrency,
     cacheEnabled: config.cache.enabled,
+    leaseMs: config.cache.leaseMs,
   });
   const zoneFor = (instanceId: string) => config.instanceTimeZones[instanceId] ?? config.timeZone;
 

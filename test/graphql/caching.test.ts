@@ -7,6 +7,8 @@ import Redis from 'ioredis';
 import { DateTime } from 'luxon';
 import { DAY_MS, HOUR_MS } from '../../src/reports/intervals';
 import type { Gateway } from '../../src/server/createGateway';
+import { EMULATOR_ACCESS_KEY } from '../../src/server/createGateway';
+import { CccClient } from '../../src/upstream/CccClient';
 import { graphql, startTestGateway } from '../helpers/gateway';
 import { startRedisServer, type TestRedisServer } from '../helpers/redisServer';
 
@@ -114,6 +116,27 @@ describe('caching closed intervals in Redis', () => {
     expect(answers.every((a) => a.errors === undefined)).toBe(true);
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     expect(calls(g)).toBe(3);
+  });
+
+  it('two replicas sharing Redis: a stampede split across them still makes the planned number of calls (lease)', async () => {
+    const a = await gateway();
+    a.emulator!.options.latencyMs = 100;
+    const b = await startTestGateway(
+      { REDIS_URL: redis.url, CACHE_SETTLE_DELAY_MS: String(SETTLE), CACHE_OPEN_TTL_MS: String(TTL) },
+      {
+        now: () => clock.now,
+        redisKeyPrefix: prefix,
+        source: new CccClient({ endpoint: new URL(a.emulator!.url!).host, protocol: 'http', region: 'cn-shanghai', timeoutMs: 5000, accessKey: EMULATOR_ACCESS_KEY }),
+      },
+    );
+    gateways.push(b);
+    const variables = { id: 'ccc-demo-3', s: TODAY - 25 * DAY_MS, e: TODAY };
+    // Without the lease each replica would fetch the 3 chunks itself (6 calls; checked by hand
+    // with CACHE_LEASE_MS=0).
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => graphql(i % 2 ? a : b, HOURLY, variables)));
+    expect(answers.every((x) => x.errors === undefined)).toBe(true);
+    expect(new Set(answers.map((x) => JSON.stringify(x))).size).toBe(1);
+    expect(calls(a)).toBe(3);
   });
 
   it('refreshes only the open hour, once per TTL, and keeps it for good once settled', async () => {

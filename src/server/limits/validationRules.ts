@@ -1,0 +1,59 @@
+/**
+ * Validation rules that bound an operation's shape before anything runs: nesting depth and the
+ * number of aliases (1,000 aliases of one report field is one request asking for 1,000 reports).
+ */
+import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
+
+const tooExpensive = (message: string) => new GraphQLError(message, { extensions: { code: 'OPERATION_TOO_EXPENSIVE' } });
+
+export function maxDepthRule(maxDepth: number) {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of context.getDocument().definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    }
+    const depthOf = (set: SelectionSetNode, seen: Set<string>): number => {
+      let deepest = 0;
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD) {
+          deepest = Math.max(deepest, selection.selectionSet ? 1 + depthOf(selection.selectionSet, seen) : 1);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
+        } else {
+          const fragment = fragments.get(selection.name.value);
+          // Cycles are reported by graphql's own NoFragmentCycles rule; here they just stop.
+          if (fragment && !seen.has(fragment.name.value)) {
+            deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set(seen).add(fragment.name.value)));
+          }
+        }
+      }
+      return deepest;
+    };
+    return {
+      OperationDefinition(node) {
+        const depth = depthOf(node.selectionSet, new Set());
+        if (depth > maxDepth) {
+          context.reportError(tooExpensive(`The operation is nested ${depth} levels deep; at most ${maxDepth} are allowed.`));
+        }
+      },
+    };
+  };
+}
+
+export function maxAliasesRule(maxAliases: number) {
+  return (context: ValidationContext): ASTVisitor => {
+    let aliases = 0;
+    return {
+      Field(node) {
+        if (node.alias) aliases++;
+      },
+      Document: {
+        leave() {
+          if (aliases > maxAliases) {
+            context.reportError(tooExpensive(`The document uses ${aliases} aliases; at most ${maxAliases} are allowed.`));
+          }
+        },
+      },
+    };
+  };
+}
