@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       failedOperations: failed,
       upstreamCalls: stats.callsReceived,
       upstreamCallsPerOperation: stats.callsReceived / answers.length,
-      redisRoundTripsPerOperation: traces.reduce((n, t) => n + t.sharedReads + t.sharedWrites, 0) / traces.length,
+      redisRoundTripsPerOperation: traces.reduce((n, t) => n + t.sharedReads + t.sharedWrites + t.leaseRoundTrips, 0) / traces.length,
     };
   }
 

@@ -64,6 +64,8 @@ export class PipelineTrace {
   joinedInFlight = 0;
   /** Upstream calls another replica made for us (we waited on its lease). */
   leaseWaits = 0;
+  /** Lease round trips to the shared store (take, release, polls while waiting). */
+  leaseRoundTrips = 0;
   sharedWrites = 0;
   upstreamCalls = 0;
   upstreamBuckets = 0;
@@ -244,11 +246,13 @@ export class ReportPipeline {
     const shared = this.options.shared;
     const leaseMs = this.options.leaseMs ?? 0;
     if (!canLease(shared) || leaseMs <= 0 || this.options.cacheEnabled === false) return { holdsLease: false };
+    trace.leaseRoundTrips++;
     if (await shared.acquireLease(leaseOf(series, call), leaseMs)) return { holdsLease: true };
     const refs = call.bucketStarts.map((statsTime) => ({ series, statsTime }));
     const pollMs = this.options.leasePollMs ?? 50;
     for (let waited = 0; waited < leaseMs; waited += pollMs) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
+      trace.leaseRoundTrips++;
       const values = await shared.getMany(refs);
       const now = this.options.now();
       const closedBefore = this.closedBefore(series, now);
@@ -262,8 +266,10 @@ export class ReportPipeline {
     return { holdsLease: false };
   }
 
-  private async releaseLease(series: BucketSeries, call: UpstreamCall): Promise<void> {
-    if (canLease(this.options.shared)) await this.options.shared.releaseLease(leaseOf(series, call));
+  private async releaseLease(series: BucketSeries, call: UpstreamCall, trace: PipelineTrace): Promise<void> {
+    if (!canLease(this.options.shared)) return;
+    trace.leaseRoundTrips++;
+    await this.options.shared.releaseLease(leaseOf(series, call));
   }
 
   /** Starts one upstream call and registers it in the in-flight table for each of its buckets. */
@@ -291,7 +297,7 @@ export class ReportPipeline {
           endTime: call.endTime,
         });
       } catch (error) {
-        if (holdsLease) await this.releaseLease(series, call);
+        if (holdsLease) await this.releaseLease(series, call, trace);
         throw error;
       }
       const byTime = new Map(answer.buckets.map((b) => [b.statsTime, b]));
@@ -314,7 +320,7 @@ export class ReportPipeline {
         trace.sharedWrites++;
         await this.options.shared.setMany(writes);
       }
-      if (holdsLease) await this.releaseLease(series, call);
+      if (holdsLease) await this.releaseLease(series, call, trace);
       return result;
     });
     for (const id of ids) this.inFlight.set(id, flight);
