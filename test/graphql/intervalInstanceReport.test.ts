@@ -102,7 +102,8 @@ describe('intervalInstanceReport end to end', () => {
 
   it('maps an unknown instance to NOT_FOUND with the upstream RequestId', async () => {
     const answer = await graphql(gateway, `{ intervalInstanceReport(instanceId: "ccc-nope") { statsTime } }`);
-    expect(answer.data).toBeNull();
+    // Report fields are nullable: the failed field is null, with an error at its path.
+    expect(answer.data).toEqual({ intervalInstanceReport: null });
     expect(answer.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', upstreamCode: 'NotExists.InstanceId' });
     expect(answer.errors?.[0].extensions?.upstreamRequestId).toMatch(/\w{8}-/);
     expect(answer.errors?.[0].path).toEqual(['intervalInstanceReport']);
