@@ -122,7 +122,7 @@ export class InstanceReports {
     const plans = [...groups].map(([instanceZone, ids]) => ({
       instanceZone,
       ids,
-      targets: planTargetBuckets({ interval: request.interval, viewZone, instanceZone, start, end }),
+      targets: planTargetBuckets({ interval: request.interval, viewZone, instanceZone, start, end, dataEnd: Math.ceil((this.now + 1) / HOUR_MS) * HOUR_MS }),
     }));
     // Every upstream bucket any target needs, per instance: loaded as contiguous runs.
     const keys = plans.flatMap(({ instanceZone, ids, targets }) => {

@@ -36,6 +36,11 @@ export interface PlanRequest {
   instanceZone: string;
   start: number;
   end: number;
+  /**
+   * Where upstream data ends: the end of the hour holding now. A week or month still in
+   * progress is built from what exists; nothing after this is ever requested.
+   */
+  dataEnd: number;
 }
 
 const floorHour = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
@@ -47,7 +52,7 @@ export function isUpstreamNative(request: Pick<PlanRequest, 'interval' | 'viewZo
 }
 
 export function planTargetBuckets(request: PlanRequest): TargetBucket[] {
-  const { interval, viewZone, instanceZone, start, end } = request;
+  const { interval, viewZone, instanceZone, start, end, dataEnd } = request;
   if (end <= start) return [];
 
   if (interval === 'HOURLY') {
@@ -75,7 +80,8 @@ export function planTargetBuckets(request: PlanRequest): TargetBucket[] {
 
   return boundaries.map(([from, to]) => {
     if (from % HOUR_MS !== 0 || to % HOUR_MS !== 0) throw halfHourZone(viewZone);
-    return { statsTime: from, end: to, segments: coverWithUpstreamBuckets(from, to, instanceZone) };
+    const available = Math.min(to, dataEnd);
+    return { statsTime: from, end: to, segments: from < available ? coverWithUpstreamBuckets(from, available, instanceZone) : [] };
   });
 }
 

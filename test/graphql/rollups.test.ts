@@ -138,6 +138,23 @@ describe('roll-ups through GraphQL', () => {
     expect(starts.slice(1).map((t: number, i: number) => (t - starts[i]) / HOUR_MS)).toEqual([24, 25]);
   });
 
+  it('DST: a DAILY bucket in America/New_York spans 23 hours on the spring-forward day', async () => {
+    // Spring 2026 is beyond upstream's retention from NOW: a gateway whose clock is in April.
+    const april = await startTestGateway({}, { now: () => Date.parse('2026-04-01T12:00:00Z') });
+    try {
+      const answer = await graphql(
+        april,
+        `{ intervalInstanceReport(instanceId: "ccc-test", interval: DAILY, timeZone: "America/New_York", startTime: "2026-03-07T00:00:00-05:00", endTime: "2026-03-10T00:00:00-04:00", emptyIntervals: ZERO) { statsTime inbound { callsOffered } } }`,
+      );
+      expect(answer.errors).toBeUndefined();
+      const starts = answer.data.intervalInstanceReport.map((r: any) => r.statsTime);
+      expect(starts.slice(1).map((t: number, i: number) => (t - starts[i]) / HOUR_MS)).toEqual([24, 23]);
+      expect(starts[2]).toBe(Date.parse('2026-03-09T00:00:00-04:00'));
+    } finally {
+      await april.close();
+    }
+  });
+
   it('zero-fills buckets without traffic only when asked, with null averages and rates', async () => {
     const night = DateTime.fromMillis(NOW, { zone: EMULATOR_ZONE }).startOf('day').minus({ days: 1 }).plus({ hours: 2 }).toMillis();
     const q = (empty: string) =>
