@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { assertTimeZone } from '../reports/intervals';
+import { AuthConfigError, parseAuthConfig, type AuthConfig } from '../server/auth/authConfig';
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -69,6 +70,15 @@ const EnvSchema = z.object({
 
   MAX_BUCKETS_PER_FIELD: positiveInt.default(50_000),
   MAX_INSTANCES_PER_FIELD: positiveInt.default(100),
+  OPERATION_MAX_COST: positiveInt.default(100_000),
+  MAX_QUERY_DEPTH: positiveInt.default(10),
+  MAX_ALIASES: positiveInt.default(50),
+  MAX_DOCUMENT_BYTES: positiveInt.default(16_384),
+  RATE_LIMIT_PER_SECOND: nonNegativeInt.default(50),
+  RATE_LIMIT_BURST: nonNegativeInt.default(200),
+  UPSTREAM_MAX_ATTEMPTS: positiveInt.default(3),
+  UPSTREAM_DEADLINE_MS: positiveInt.default(20_000),
+  CIRCUIT_RESET_MS: positiveInt.default(5_000),
   /** GraphiQL on GET /graphql and introspection; unset: on unless NODE_ENV=production. */
   EXPLORER: boolean.optional(),
 
@@ -107,6 +117,10 @@ export interface GatewayConfig {
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
   cache: { enabled: boolean; leaseMs: number; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
   limits: { maxBucketsPerField: number; maxInstancesPerField: number };
+  operationLimits: { maxCost: number; maxDepth: number; maxAliases: number; maxDocumentBytes: number };
+  rateLimit: { perSecond: number; burst: number };
+  resilience: { maxAttempts: number; deadlineMs: number; circuitResetMs: number };
+  auth: AuthConfig;
   /** The offline explorer (GraphiQL) and introspection, together. */
   explorer: boolean;
 }
@@ -156,6 +170,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
   }
   const env = parsed.data;
   const problems: string[] = [];
+  let auth: AuthConfig = { mode: 'off' };
+  try {
+    auth = parseAuthConfig(cleaned);
+  } catch (e) {
+    if (!(e instanceof AuthConfigError)) throw e;
+    problems.push(...e.problems);
+  }
 
   let endpoint: UpstreamEndpoint | undefined;
   if (env.CCC_ENDPOINT) {
@@ -213,6 +234,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,
     },
     limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD, maxInstancesPerField: env.MAX_INSTANCES_PER_FIELD },
+    operationLimits: { maxCost: env.OPERATION_MAX_COST, maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDocumentBytes: env.MAX_DOCUMENT_BYTES },
+    rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
+    resilience: { maxAttempts: env.UPSTREAM_MAX_ATTEMPTS, deadlineMs: env.UPSTREAM_DEADLINE_MS, circuitResetMs: env.CIRCUIT_RESET_MS },
+    auth,
     explorer: env.EXPLORER ?? env.NODE_ENV !== 'production',
   };
 }

@@ -9,24 +9,44 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemoryBucketStore } from '../cache/MemoryBucketStore';
+import type { MemoryBucketStore } from '../cache/MemoryBucketStore';
 import { RedisBucketStore } from '../cache/RedisBucketStore';
 import { createRedisConnection } from '../cache/redisConnection';
 import type { GatewayConfig } from '../config/config';
 import type { GatewayContext } from '../graphql/context';
+import { reportFieldCost } from '../graphql/reportFieldCost';
 import { buildGatewaySchema } from '../graphql/schema';
 import type { BucketStore } from '../reports/BucketStore';
 import { InstanceReports } from '../reports/InstanceReports';
 import { PipelineTrace, ReportPipeline } from '../reports/ReportPipeline';
-import { CccClient } from '../upstream/CccClient';
+import { CccClient, DEFAULT_BREAKER } from '../upstream/CccClient';
 import { CccEmulator } from '../upstream/emulator/CccEmulator';
 import type { ReportSource } from '../upstream/ReportSource';
 import { createErrorFormatter } from './errors';
 import { createLogger, type Logger } from './logger';
 import { debugExtensionsPlugin } from './debugExtensionsPlugin';
+import {
+  createGatewayMetrics,
+  createReadinessCheck,
+  healthzHandler,
+  ObservedMemoryBucketStore,
+  operationMetricsPlugin,
+  passiveUpstreamProbe,
+  readyzHandler,
+  redisProbe,
+  requestIdOf,
+  requestLogging,
+  type GatewayMetrics,
+} from './observability';
+import { createAuthenticator } from './auth/Authenticator';
+import { authenticateRequest } from './auth/contextAuth';
+import { rejectOversizedDocuments } from './limits/documentSize';
+import { operationCostPlugin } from './limits/operationCostPlugin';
+import { createRateLimiter } from './limits/rateLimit';
+import { maxAliasesRule, maxDepthRule } from './limits/validationRules';
+import { GraphQLError } from 'graphql';
 import { createExplorerRouter } from './explorer';
 
 export interface GatewayOverrides {
@@ -44,6 +64,7 @@ export interface Gateway {
   url: string;
   pipeline: ReportPipeline;
   memory: MemoryBucketStore;
+  metrics: GatewayMetrics;
   /** The Redis tier, when REDIS_URL or REDIS_CLUSTER_NODES is set. */
   redisStore?: RedisBucketStore;
   emulator?: CccEmulator;
@@ -57,6 +78,7 @@ export const EMULATOR_ACCESS_KEY = { id: 'embedded-emulator-key-id', secret: 'em
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const now = overrides.now ?? Date.now;
+  const metrics = createGatewayMetrics();
 
   let emulator: CccEmulator | undefined;
   let source = overrides.source;
@@ -80,16 +102,25 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       protocol: endpoint!.protocol,
       region: config.upstream.region,
       timeoutMs: config.upstream.timeoutMs,
+      maxAttempts: config.resilience.maxAttempts,
+      deadlineMs: config.resilience.deadlineMs,
+      breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs },
       accessKey,
+      onAttempt: metrics.recordUpstreamAttempt,
+      onCircuitChange: (state) => {
+        metrics.recordCircuitState(state);
+        logger.warn({ circuit: state }, `upstream circuit ${state}`);
+      },
     });
   }
 
-  const memory = new MemoryBucketStore(config.cache.memoryMaxBuckets);
+  const memory = new ObservedMemoryBucketStore(config.cache.memoryMaxBuckets, metrics);
   let redis: ReturnType<typeof createRedisConnection> | undefined;
   let redisStore: RedisBucketStore | undefined;
   if (config.redis && !overrides.shared) {
     redis = createRedisConnection({ url: config.redis.url, clusterNodes: config.redis.clusterNodes, commandTimeoutMs: config.redis.commandTimeoutMs });
     redisStore = new RedisBucketStore({ redis, logger, keyPrefix: overrides.redisKeyPrefix, timeoutMs: config.redis.commandTimeoutMs });
+    metrics.observeRedisStore(redisStore);
     // Commands fail fast while disconnected (no offline queue), so give the first connection a
     // moment: otherwise the first operations after a start all miss a perfectly good cache. A
     // Redis that is down does not block the start: the gateway serves from upstream meanwhile.
@@ -98,7 +129,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const pipeline = new ReportPipeline({
     source,
     memory,
-    shared: overrides.shared ?? redisStore,
+    shared: metrics.observeSharedStore(overrides.shared ?? redisStore),
     now,
     settleDelayMs: config.cache.settleDelayMs,
     openTtlMs: config.cache.openTtlMs,
@@ -110,7 +141,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestLogging({ logger }));
   const httpServer = http.createServer(app);
+  const authenticator = createAuthenticator(config.auth);
+  const rateLimiter =
+    config.rateLimit.perSecond > 0 ? createRateLimiter({ ...config.rateLimit, redis, keyPrefix: `rl:${overrides.redisKeyPrefix ?? 'ccc:'}` }) : undefined;
   const apollo = new ApolloServer<GatewayContext>({
     schema: await buildGatewaySchema(),
     formatError: createErrorFormatter(logger),
@@ -126,29 +161,61 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       // Federated traces for the router, only when it asks (explicit: no start-up notice).
       ApolloServerPluginInlineTrace({ includeErrors: { transform: (err) => err } }),
       debugExtensionsPlugin(),
+      operationMetricsPlugin<GatewayContext>(metrics, { cacheEnabled: config.cache.enabled }),
+      operationCostPlugin<GatewayContext>({
+        maxCost: config.operationLimits.maxCost,
+        fieldCost: (ctx) => (_parentType, fieldName, args, parentArgs) => reportFieldCost(ctx.reports, fieldName, args, parentArgs),
+      }),
     ],
+    validationRules: [maxDepthRule(config.operationLimits.maxDepth), maxAliasesRule(config.operationLimits.maxAliases)],
   });
   await apollo.start();
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  let closing: Promise<void> | undefined;
+  app.get('/healthz', healthzHandler());
+  app.get(
+    '/readyz',
+    readyzHandler(
+      createReadinessCheck({
+        redis: redisStore && redis && redisProbe(redisStore, redis),
+        upstream: passiveUpstreamProbe(metrics),
+        timeoutMs: config.redis?.commandTimeoutMs ?? 500,
+        isShuttingDown: () => closing !== undefined,
+        cacheEnabled: config.cache.enabled,
+      }),
+    ),
+  );
+  app.get('/metrics', metrics.metricsHandler());
   // Before Apollo: the GraphiQL page on a browser GET, and its assets.
   if (config.explorer) app.use('/graphql', createExplorerRouter({ now, zoneFor, warn: (msg) => logger.warn({}, msg) }));
   app.use(
     '/graphql',
     express.json({ limit: '256kb' }),
+    rejectOversizedDocuments(config.operationLimits.maxDocumentBytes),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 128)) || randomUUID();
-        res.setHeader('x-request-id', requestId);
+        const requestId = requestIdOf(res);
+        const principal = await authenticateRequest(authenticator, req.headers.authorization);
+        if (rateLimiter) {
+          // Per caller: the token's subject, or the client address when auth is off.
+          const caller = config.auth.mode === 'off' ? `ip:${req.ip}` : `sub:${principal.subject}`;
+          const decision = await rateLimiter.consume(caller);
+          if (!decision.allowed) {
+            metrics.recordRateLimited();
+            res.setHeader('retry-after', String(Math.ceil(decision.retryAfterMs / 1000)));
+            throw new GraphQLError(`Rate limit exceeded; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
+              extensions: { code: 'RATE_LIMITED', retryAfterMs: decision.retryAfterMs, http: { status: 429 } },
+            });
+          }
+        }
         const trace = new PipelineTrace();
         const reports = new InstanceReports(
           pipeline.createLoader(trace),
           { zoneFor, ...config.limits },
           now(),
+          (instanceId) => principal.canRead(instanceId),
         );
-        return { reports, trace, requestId };
+        return { reports, trace, requestId, principal };
       },
     }),
   );
@@ -159,11 +226,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const url = `http://${host}:${address.port}/graphql`;
   logger.info({ url, upstream: config.upstreamMode }, 'ccc-report-gateway ready');
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     pipeline,
     memory,
+    metrics,
     redisStore,
     emulator,
     logger,

@@ -50,10 +50,10 @@ describe('EXPLORER configuration', () => {
   it('is on by default, off by default in production, and EXPLORER overrides both ways', () => {
     expect(loadConfig({}).explorer).toBe(true);
     expect(loadConfig({ NODE_ENV: 'test' }).explorer).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production' }).explorer).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', EXPLORER: 'true' }).explorer).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' }).explorer).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: 'true' }).explorer).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development', EXPLORER: 'false' }).explorer).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', EXPLORER: '' }).explorer).toBe(false); // empty = unset
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: '' }).explorer).toBe(false); // empty = unset
   });
 
   it('rejects a value that is not a boolean, naming the variable', () => {
@@ -219,7 +219,7 @@ describe('explorer enabled (default)', () => {
 
 describe('explorer in production', () => {
   it('is off by default: no page, no assets, introspection rejected, queries still served', async () => {
-    const gateway = await startTestGateway({ NODE_ENV: 'production' });
+    const gateway = await startTestGateway({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' });
     try {
       const page = await get(gateway.url, { accept: BROWSER_ACCEPT });
       expect(String(page.headers['content-type'])).not.toContain('text/html');
@@ -242,7 +242,7 @@ describe('explorer in production', () => {
   });
 
   it('EXPLORER=true turns the page and introspection on', async () => {
-    const gateway = await startTestGateway({ NODE_ENV: 'production', EXPLORER: 'true' });
+    const gateway = await startTestGateway({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: 'true' });
     try {
       const page = await get(gateway.url, { accept: BROWSER_ACCEPT });
       expect(page.status).toBe(200);

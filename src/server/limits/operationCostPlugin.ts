@@ -10,6 +10,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getArgumentValues,
+  getVariableValues,
   getNamedType,
   GraphQLError,
   isObjectType,
@@ -18,7 +19,6 @@ import {
   type GraphQLObjectType,
   type SelectionSetNode,
 } from 'graphql';
-import { GatewayError } from '../../reports/errors';
 
 /** Cost of one execution of a report field, from its (coerced) arguments; undefined if not a report field. */
 export type FieldCost = (parentType: string, fieldName: string, args: Record<string, unknown>, parentArgs?: Record<string, unknown>) => number | undefined;
@@ -30,7 +30,11 @@ export function operationCostPlugin<TContext>(options: { maxCost: number; fieldC
         async didResolveOperation({ operation, document, request, schema, contextValue }) {
           const fragments = new Map<string, FragmentDefinitionNode>();
           for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-          const variables = request.variables ?? {};
+          // Arguments are read as execution will see them: variables coerced by their types
+          // (a Timestamp variable given as an ISO string becomes epoch milliseconds).
+          const coerced = operation ? getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}) : undefined;
+          if (!coerced || 'errors' in coerced) return; // execution reports bad variables itself
+          const variables = coerced.coerced;
           const cost = options.fieldCost(contextValue);
           let total = 0;
 
@@ -58,9 +62,10 @@ export function operationCostPlugin<TContext>(options: { maxCost: number; fieldC
               let fieldMultiplier = multiplier;
               if (field.name === '_entities' && Array.isArray(args.representations)) fieldMultiplier *= args.representations.length;
               try {
-                total += fieldMultiplier * (cost(type.name, field.name, args, parentArgs) ?? 0);
-              } catch (error) {
-                if (!(error instanceof GatewayError)) throw error;
+                total += fieldMultiplier * (cost(type!.name, field.name, args, parentArgs) ?? 0);
+              } catch {
+                // Arguments that fail validation cost nothing here: execution rejects them with
+                // their own error, before any upstream call.
               }
               // Abstract types (the `_Entity` union of `_entities`): only fragments name fields.
               const named = getNamedType(field.type);

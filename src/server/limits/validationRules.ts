@@ -16,6 +16,9 @@ export function maxDepthRule(maxDepth: number) {
       let deepest = 0;
       for (const selection of set.selections) {
         if (selection.kind === Kind.FIELD) {
+          // Introspection (`__schema`, `__type`) is deep by nature and reads no data; it has its
+          // own switch (EXPLORER).
+          if (selection.name.value.startsWith('__')) continue;
           deepest = Math.max(deepest, selection.selectionSet ? 1 + depthOf(selection.selectionSet, seen) : 1);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
