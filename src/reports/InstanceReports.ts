@@ -111,7 +111,9 @@ export class InstanceReports {
     const groups = new Map<string, string[]>();
     for (const id of instanceIds) {
       const zone = this.settings.zoneFor(id);
-      groups.set(zone, [...(groups.get(zone) ?? []), id]);
+      const ids = groups.get(zone) ?? [];
+      ids.push(id);
+      groups.set(zone, ids);
     }
     if (groups.size > 1 && request.timeZone == null) {
       throw badUserInput(`The instances are in different time zones (${[...groups.keys()].join(', ')}); pass timeZone to say which day boundary to use`, 'timeZone');
@@ -192,7 +194,11 @@ export class InstanceReports {
 /** Loader keys for one instance: contiguous runs of same-size segments merged into one range each. */
 function rangeKeys(instanceId: string, instanceZone: string, segments: readonly Segment[]): BucketRangeKey[] {
   const byInterval = new Map<UpstreamInterval, Segment[]>();
-  for (const s of segments) byInterval.set(s.interval, [...(byInterval.get(s.interval) ?? []), s]);
+  for (const s of segments) {
+    const list = byInterval.get(s.interval) ?? [];
+    list.push(s);
+    byInterval.set(s.interval, list);
+  }
   const keys: BucketRangeKey[] = [];
   for (const [interval, list] of byInterval) {
     list.sort((a, b) => a.start - b.start);

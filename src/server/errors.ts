@@ -9,6 +9,9 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { GatewayError } from '../reports/errors';
 import type { Logger } from './logger';
 
+/** Messages of graphql-js's ValuesOfCorrectTypeRule (argument values, not document structure). */
+const BAD_ARGUMENT_VALUE = /^(Expected value of type|Value ".*" does not exist in ".*" enum|Enum ".*" cannot represent|Field ".*" of required type ".*" was not provided|Field ".*" is not defined by type)/;
+
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
@@ -20,10 +23,19 @@ export function createErrorFormatter(logger: Logger) {
         extensions: { ...original.details, code: original.code },
       };
     }
-    // A scalar that rejects a literal in the document fails validation; the caller's mistake is
-    // still bad input, so the scalar's own code wins over GRAPHQL_VALIDATION_FAILED.
-    if (error instanceof GraphQLError && error.originalError instanceof GraphQLError && error.originalError.extensions.code === 'BAD_USER_INPUT') {
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
+    // Apollo reports every validation-phase error as GRAPHQL_VALIDATION_FAILED. Two kinds carry a
+    // more useful code of their own: a scalar rejecting a literal (BAD_USER_INPUT) and the
+    // depth/alias limits (OPERATION_TOO_EXPENSIVE); their own code wins.
+    if (error instanceof GraphQLError && error.originalError instanceof GraphQLError) {
+      const own = error.originalError.extensions.code;
+      if (own === 'BAD_USER_INPUT' || own === 'OPERATION_TOO_EXPENSIVE') {
+        return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { ...error.originalError.extensions, code: own } };
+      }
+    }
+    // A literal argument of the wrong type or an unknown enum value (`interval: YEARLY`) fails
+    // graphql's ValuesOfCorrectType rule: the caller's bad input, not a malformed document.
+    if (formatted.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' && BAD_ARGUMENT_VALUE.test(formatted.message)) {
+      return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
     }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') {
