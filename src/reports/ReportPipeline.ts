@@ -21,7 +21,7 @@ import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import type { ReportSource } from '../upstream/ReportSource';
 import { canLease, type BucketStore, type BucketWrite, type UpstreamLease } from './BucketStore';
-import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket } from './buckets';
+import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket, type UpstreamInterval } from './buckets';
 import { GatewayError } from './errors';
 import { bucketStart, bucketStartsInRange } from './intervals';
 import { planUpstreamCalls, type UpstreamCall, type UpstreamLimits } from './planner';
@@ -70,6 +70,12 @@ export class PipelineTrace {
   upstreamCalls = 0;
   upstreamBuckets = 0;
   batchSizes: number[] = [];
+  /** Cache lookups per upstream interval, for metrics. */
+  byInterval: Partial<Record<UpstreamInterval, { bucketsRequested: number; memoryHits: number; sharedLookups: number; sharedHits: number }>> = {};
+
+  countsFor(interval: UpstreamInterval) {
+    return (this.byInterval[interval] ??= { bucketsRequested: 0, memoryHits: 0, sharedLookups: 0, sharedHits: 0 });
+  }
 }
 
 type CallResult = Map<number, StoredBucket>;
@@ -138,8 +144,12 @@ export class ReportPipeline {
     let misses: { id: string; series: BucketSeries; statsTime: number }[] = [];
     for (const [id, ref] of needed) {
       const value = cacheEnabled ? this.options.memory.get(ref) : undefined;
-      if (usable(ref, value)) found.set(id, value!);
-      else misses.push({ id, ...ref });
+      const counts = trace.countsFor(ref.series.interval);
+      counts.bucketsRequested++;
+      if (usable(ref, value)) {
+        found.set(id, value!);
+        counts.memoryHits++;
+      } else misses.push({ id, ...ref });
     }
     trace.memoryHits += found.size;
 
@@ -150,10 +160,13 @@ export class ReportPipeline {
       const stillMissing: typeof misses = [];
       misses.forEach((ref, i) => {
         const value = values[i];
+        const counts = trace.countsFor(ref.series.interval);
+        counts.sharedLookups++;
         if (usable(ref, value)) {
           found.set(ref.id, value!);
           this.options.memory.set({ ...ref, value: value!, ttlMs: this.options.openTtlMs });
           trace.sharedHits++;
+          counts.sharedHits++;
         } else stillMissing.push(ref);
       });
       misses = stillMissing;

@@ -318,7 +318,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     recordTrace(trace, traceOptions = {}) {
       for (const size of trace.batchSizes) batchSize.observe(size);
       if (traceOptions.cacheEnabled === false) return;
-      if (trace.byInterval) {
+      if (trace.byInterval && Object.keys(trace.byInterval).length > 0) {
         for (const [interval, counts] of Object.entries(trace.byInterval)) {
           if (!counts) continue;
           lookups('memory', interval, counts.memoryHits, counts.bucketsRequested);
