@@ -67,6 +67,7 @@ const EnvSchema = z.object({
   CACHE_MEMORY_MAX_BUCKETS: positiveInt.default(200_000),
   CACHE_ENABLED: boolean.default(true),
   CACHE_LEASE_MS: nonNegativeInt.default(5_000),
+  RESPONSE_CACHE_MAX_BYTES: nonNegativeInt.default(64 * 1024 * 1024),
 
   MAX_BUCKETS_PER_FIELD: positiveInt.default(50_000),
   MAX_INSTANCES_PER_FIELD: positiveInt.default(100),
@@ -115,7 +116,7 @@ export interface GatewayConfig {
   timeZone: string;
   instanceTimeZones: Record<string, string>;
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
-  cache: { enabled: boolean; leaseMs: number; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
+  cache: { enabled: boolean; leaseMs: number; responseCacheMaxBytes: number; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
   limits: { maxBucketsPerField: number; maxInstancesPerField: number };
   operationLimits: { maxCost: number; maxDepth: number; maxAliases: number; maxDocumentBytes: number };
   rateLimit: { perSecond: number; burst: number };
@@ -229,6 +230,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     cache: {
       enabled: env.CACHE_ENABLED,
       leaseMs: env.CACHE_LEASE_MS,
+      responseCacheMaxBytes: env.RESPONSE_CACHE_MAX_BYTES,
       settleDelayMs: env.CACHE_SETTLE_DELAY_MS,
       openTtlMs: env.CACHE_OPEN_TTL_MS,
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,

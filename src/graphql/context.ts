@@ -8,4 +8,6 @@ export interface GatewayContext {
   trace: PipelineTrace;
   requestId: string;
   principal: Principal;
+  /** Set when this operation's answer may be stored in the response cache if it turns out final. */
+  responseCacheKey?: string;
 }

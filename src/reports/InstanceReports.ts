@@ -88,6 +88,8 @@ export class InstanceReports {
     private readonly now: number,
     /** The caller's permission, checked for every instance before anything is read. */
     private readonly canRead: (instanceId: string) => boolean = () => true,
+    /** Counts buckets served open, so a caller can tell whether the whole answer is final. */
+    private readonly trace: { openBuckets: number } = { openBuckets: 0 },
   ) {}
 
   /**
@@ -164,6 +166,7 @@ export class InstanceReports {
       }
       // A combined bucket is closed only when every part is.
       const closed = parts.length > 0 && parts.every((p) => p.closed);
+      if (!closed) this.trace.openBuckets++;
       const withData = parts.filter((p) => p.data !== null);
       if (withData.length === 0) {
         if (zeroFill) rows.push({ statsTime: target.statsTime, interval: request.interval, closed, ...zeroMetrics() });

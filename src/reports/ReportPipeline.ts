@@ -70,6 +70,8 @@ export class PipelineTrace {
   upstreamCalls = 0;
   upstreamBuckets = 0;
   batchSizes: number[] = [];
+  /** Report buckets served that were not closed: an answer with none is final (response cache). */
+  openBuckets = 0;
   /** Cache lookups per upstream interval, for metrics. */
   byInterval: Partial<Record<UpstreamInterval, { bucketsRequested: number; memoryHits: number; sharedLookups: number; sharedHits: number }>> = {};
 

@@ -41,12 +41,12 @@ import {
   type GatewayMetrics,
 } from './observability';
 import { createAuthenticator } from './auth/Authenticator';
-import { authenticateRequest } from './auth/contextAuth';
+import { callerGate, principalOf } from './callerGate';
+import { ResponseCache, responseCachePlugin, serveCachedResponses } from './responseCache';
 import { rejectOversizedDocuments } from './limits/documentSize';
 import { operationCostPlugin } from './limits/operationCostPlugin';
 import { createRateLimiter } from './limits/rateLimit';
 import { maxAliasesRule, maxDepthRule } from './limits/validationRules';
-import { GraphQLError } from 'graphql';
 import { createExplorerRouter } from './explorer';
 
 export interface GatewayOverrides {
@@ -146,6 +146,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const authenticator = createAuthenticator(config.auth);
   const rateLimiter =
     config.rateLimit.perSecond > 0 ? createRateLimiter({ ...config.rateLimit, redis, keyPrefix: `rl:${overrides.redisKeyPrefix ?? 'ccc:'}` }) : undefined;
+  const responseCache =
+    config.cache.enabled && config.cache.responseCacheMaxBytes > 0 ? new ResponseCache(config.cache.responseCacheMaxBytes) : undefined;
   const apollo = new ApolloServer<GatewayContext>({
     schema: await buildGatewaySchema(),
     formatError: createErrorFormatter(logger),
@@ -162,6 +164,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       ApolloServerPluginInlineTrace({ includeErrors: { transform: (err) => err } }),
       debugExtensionsPlugin(),
       operationMetricsPlugin<GatewayContext>(metrics, { cacheEnabled: config.cache.enabled }),
+      ...(responseCache ? [responseCachePlugin<GatewayContext>(responseCache)] : []),
       operationCostPlugin<GatewayContext>({
         maxCost: config.operationLimits.maxCost,
         fieldCost: (ctx) => (_parentType, fieldName, args, parentArgs) => reportFieldCost(ctx.reports, fieldName, args, parentArgs),
@@ -192,30 +195,21 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     '/graphql',
     express.json({ limit: '256kb' }),
     rejectOversizedDocuments(config.operationLimits.maxDocumentBytes),
+    callerGate({ authenticator, rateLimiter, authOff: config.auth.mode === 'off', onRateLimited: () => metrics.recordRateLimited() }),
+    ...(responseCache ? [serveCachedResponses(responseCache, principalOf, () => metrics.recordOperation('cached', 'ok'))] : []),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
+      context: async ({ res }) => {
         const requestId = requestIdOf(res);
-        const principal = await authenticateRequest(authenticator, req.headers.authorization);
-        if (rateLimiter) {
-          // Per caller: the token's subject, or the client address when auth is off.
-          const caller = config.auth.mode === 'off' ? `ip:${req.ip}` : `sub:${principal.subject}`;
-          const decision = await rateLimiter.consume(caller);
-          if (!decision.allowed) {
-            metrics.recordRateLimited();
-            res.setHeader('retry-after', String(Math.ceil(decision.retryAfterMs / 1000)));
-            throw new GraphQLError(`Rate limit exceeded; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
-              extensions: { code: 'RATE_LIMITED', retryAfterMs: decision.retryAfterMs, http: { status: 429 } },
-            });
-          }
-        }
+        const principal = principalOf(res);
         const trace = new PipelineTrace();
         const reports = new InstanceReports(
           pipeline.createLoader(trace),
           { zoneFor, ...config.limits },
           now(),
           (instanceId) => principal.canRead(instanceId),
+          trace,
         );
-        return { reports, trace, requestId, principal };
+        return { reports, trace, requestId, principal, responseCacheKey: res.locals.responseCacheKey as string | undefined };
       },
     }),
   );

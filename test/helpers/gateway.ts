@@ -4,7 +4,8 @@ import { METRICS } from '../../src/reports/metrics';
 import { startGateway, type Gateway, type GatewayOverrides } from '../../src/server/createGateway';
 
 export async function startTestGateway(env: Record<string, string> = {}, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
+  // Tests fire hundreds of operations from one address: rate limiting is off unless a test sets it.
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_PER_SECOND: '0', ...env });
   return startGateway(config, overrides);
 }
 

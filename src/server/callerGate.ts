@@ -1,0 +1,59 @@
+/**
+ * Who is calling, and may they call now: authentication and per-caller rate limiting as one
+ * Express step in front of GraphQL, so that even answers served from the response cache are
+ * authenticated, authorized and counted.
+ */
+import type { RequestHandler, Response } from 'express';
+import { GraphQLError } from 'graphql';
+import type { Authenticator } from './auth/Authenticator';
+import { authenticateRequest } from './auth/contextAuth';
+import type { Principal } from './auth/principal';
+import type { CallerRateLimiter } from './limits/rateLimit';
+
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  if (!principal) throw new Error('callerGate must run before GraphQL');
+  return principal;
+}
+
+function sendGraphQLError(res: Response, error: GraphQLError): void {
+  const http = error.extensions.http as { status?: number; headers?: Map<string, string> } | undefined;
+  for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
+  const { http: _http, ...extensions } = error.extensions;
+  res.status(http?.status ?? 400).json({ errors: [{ message: error.message, extensions }] });
+}
+
+export function callerGate(options: {
+  authenticator: Authenticator;
+  rateLimiter?: CallerRateLimiter;
+  /** Rate-limit key when auth is off: the client address. */
+  authOff: boolean;
+  onRateLimited?: () => void;
+}): RequestHandler {
+  return async (req, res, next) => {
+    let principal: Principal;
+    try {
+      principal = await authenticateRequest(options.authenticator, req.headers.authorization);
+    } catch (error) {
+      if (error instanceof GraphQLError) return sendGraphQLError(res, error);
+      return next(error);
+    }
+    if (options.rateLimiter) {
+      const caller = options.authOff ? `ip:${req.ip}` : `sub:${principal.subject}`;
+      const decision = await options.rateLimiter.consume(caller);
+      if (!decision.allowed) {
+        options.onRateLimited?.();
+        const seconds = Math.ceil(decision.retryAfterMs / 1000);
+        res.setHeader('retry-after', String(seconds));
+        return sendGraphQLError(
+          res,
+          new GraphQLError(`Rate limit exceeded; retry in ${seconds} s`, {
+            extensions: { code: 'RATE_LIMITED', retryAfterMs: decision.retryAfterMs, http: { status: 429 } },
+          }),
+        );
+      }
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}

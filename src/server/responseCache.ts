@@ -1,0 +1,88 @@
+/**
+ * Whole responses over closed ranges, kept in process memory.
+ *
+ * A closed bucket never changes, so an operation whose every report bucket was closed (and that
+ * had no error) has an answer that is final: the same document, variables and permissions give
+ * the same bytes forever. Such answers are served again without parsing, validating or executing
+ * anything, which is where nearly all of a warm request's time goes. Anything touching an open
+ * bucket, an error, a debug request or a non-query is never stored.
+ *
+ * The key includes the caller's permissions (not their identity): two callers allowed the same
+ * instances share answers, a caller never gets an answer computed under wider permissions.
+ */
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler, Response } from 'express';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from './auth/principal';
+import { DEBUG_HEADER } from './debugExtensionsPlugin';
+
+export class ResponseCache {
+  private readonly lru: LRUCache<string, string>;
+  hits = 0;
+
+  constructor(maxBytes: number) {
+    this.lru = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (value, key) => value.length + key.length });
+  }
+
+  get(key: string): string | undefined {
+    return this.lru.get(key);
+  }
+
+  set(key: string, body: string): void {
+    this.lru.set(key, body);
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+}
+
+function permissionKey(principal: Principal): string {
+  return principal.instances === '*' ? '*' : [...principal.instances].sort().join(',');
+}
+
+/** The cache key of a POSTed operation, or undefined when it is not a candidate. */
+export function responseCacheKey(principal: Principal, body: unknown): string | undefined {
+  const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
+  if (typeof query !== 'string') return undefined;
+  return `${permissionKey(principal)}\u0000${typeof operationName === 'string' ? operationName : ''}\u0000${query}\u0000${variables === undefined ? '' : JSON.stringify(variables)}`;
+}
+
+/** Serves a stored answer, or marks the request so the plugin may store its answer. */
+export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Response) => Principal, onHit?: () => void): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'POST' || req.headers[DEBUG_HEADER] === '1') return next();
+    const key = responseCacheKey(principalOf(res), req.body);
+    if (key === undefined) return next();
+    const cached = cache.get(key);
+    if (cached !== undefined) {
+      cache.hits++;
+      onHit?.();
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(cached);
+      return;
+    }
+    res.locals.responseCacheKey = key;
+    next();
+  };
+}
+
+/** Stores final answers: a query, no errors, report buckets read, every one of them closed. */
+export function responseCachePlugin<TContext extends { responseCacheKey?: string; trace: { bucketsRequested: number; openBuckets: number } }>(
+  cache: ResponseCache,
+): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue, operation }) {
+          const key = contextValue.responseCacheKey;
+          if (!key || operation?.operation !== 'query' || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          const { trace } = contextValue;
+          if (result.errors || !result.data || trace.bucketsRequested === 0 || trace.openBuckets > 0) return;
+          cache.set(key, `${JSON.stringify(result)}\n`);
+        },
+      };
+    },
+  };
+}
