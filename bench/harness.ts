@@ -12,6 +12,11 @@ import { PROJECT_ROOT } from '../src/config/paths';
 
 export const DIST = join(PROJECT_ROOT, 'dist');
 export const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
+/**
+ * The emulator stands in for Alibaba Cloud, which does not share the gateway's CPU: it runs on
+ * the load generator's core, so its simulation never competes with the gateway being measured.
+ */
+export const UPSTREAM_CPU = process.env.BENCH_UPSTREAM_CPU ?? '1';
 
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -25,9 +30,9 @@ export interface Started {
 }
 
 /** Starts `node <script>` pinned to SERVER_CPU and waits for a line matching `ready`. */
-export function startNode(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<Started> {
+export function startNode(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = [], cpu = SERVER_CPU): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...nodeArgs, script], {
+    const child = spawn('taskset', ['-c', cpu, process.execPath, ...nodeArgs, script], {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -65,6 +70,8 @@ export function startEmulator(env: Record<string, string> = {}): Promise<Started
     join(DIST, 'src/upstream/emulator/main.js'),
     { EMULATOR_PORT: '0', EMULATOR_ACCESS_KEY_ID: EMULATOR_KEY.id, EMULATOR_ACCESS_KEY_SECRET: EMULATOR_KEY.secret, ...env },
     /listening on (http:\/\/[^\s]+)/,
+    [],
+    UPSTREAM_CPU,
   );
 }
 

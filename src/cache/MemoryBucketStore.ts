@@ -22,6 +22,11 @@ export class MemoryBucketStore {
     return this.lru.get(bucketId(ref.series, ref.statsTime));
   }
 
+  /** The same, by an id already built with `bucketId` (saves building it again on hot paths). */
+  getById(id: string): StoredBucket | undefined {
+    return this.lru.get(id);
+  }
+
   set(write: BucketWrite): void {
     const key = bucketId(write.series, write.statsTime);
     if (write.value.final) this.lru.set(key, write.value);

@@ -146,6 +146,22 @@ export class InstanceReports {
       );
     }
     const loaded = await this.loader.loadMany(keys);
+    const zeroFill = request.emptyIntervals === 'ZERO';
+    const native =
+      instanceIds.length === 1 && isUpstreamNative({ interval: request.interval, viewZone, instanceZone: plans[0].instanceZone });
+    if (native && keys.length === 1) {
+      // One instance, upstream's own buckets: each slot is one row as it is (the warm path of
+      // every dashboard, so no per-bucket lookups or copies beyond the row itself).
+      const [result] = loaded;
+      if (result instanceof Error) throw result;
+      const rows: ReportRow[] = [];
+      for (const slot of result) {
+        if (!slot.closed) this.trace.openBuckets++;
+        if (slot.data !== null) rows.push(reportRow(slot.data, slot.statsTime, request.interval, slot.closed));
+        else if (zeroFill) rows.push(reportRow(zeroMetrics(), slot.statsTime, request.interval, slot.closed));
+      }
+      return rows;
+    }
     const slots = new Map<string, BucketSlot>();
     loaded.forEach((result, i) => {
       if (result instanceof Error) throw result;
@@ -153,9 +169,6 @@ export class InstanceReports {
       for (const slot of result) slots.set(`${key.instanceId}|${key.interval}|${slot.statsTime}`, slot);
     });
 
-    const native =
-      instanceIds.length === 1 && isUpstreamNative({ interval: request.interval, viewZone, instanceZone: plans[0].instanceZone });
-    const zeroFill = request.emptyIntervals === 'ZERO';
     const rows: ReportRow[] = [];
     plans[0].targets.forEach((target, index) => {
       const parts: BucketSlot[] = [];
@@ -169,12 +182,12 @@ export class InstanceReports {
       if (!closed) this.trace.openBuckets++;
       const withData = parts.filter((p) => p.data !== null);
       if (withData.length === 0) {
-        if (zeroFill) rows.push({ statsTime: target.statsTime, interval: request.interval, closed, ...zeroMetrics() });
+        if (zeroFill) rows.push(reportRow(zeroMetrics(), target.statsTime, request.interval, closed));
         return;
       }
       // One upstream bucket answers one to one (upstream's own numbers); anything else is combined.
       const metrics = native ? withData[0].data! : combineBuckets(withData.map((p) => p.data));
-      rows.push({ ...metrics, statsTime: target.statsTime, interval: request.interval, closed });
+      rows.push(reportRow(metrics, target.statsTime, request.interval, closed));
     });
     return rows;
   }
@@ -192,6 +205,10 @@ export class InstanceReports {
     }
     return instanceIds;
   }
+}
+
+function reportRow(metrics: Omit<ReportBucket, 'statsTime'>, statsTime: number, interval: RequestedInterval, closed: boolean): ReportRow {
+  return { statsTime, interval, closed, inbound: metrics.inbound, outbound: metrics.outbound, overall: metrics.overall };
 }
 
 /** Loader keys for one instance: contiguous runs of same-size segments merged into one range each. */

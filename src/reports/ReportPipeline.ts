@@ -116,23 +116,26 @@ export class ReportPipeline {
     const now = this.options.now();
 
     // 1. Every bucket needed, once.
+    // Bucket ids are built once here and reused for every lookup below (the warm path).
     const needed = new Map<string, { series: BucketSeries; statsTime: number }>();
-    const startsPerKey = keys.map((key) => {
-      const starts = bucketStartsInRange(key.start, key.end, key.interval, key.zone);
-      for (const statsTime of starts) {
-        needed.set(bucketId(key, statsTime), { series: key, statsTime });
-      }
-      return starts;
-    });
+    const startsPerKey = keys.map((key) => bucketStartsInRange(key.start, key.end, key.interval, key.zone));
+    const idsPerKey = keys.map((key, k) =>
+      startsPerKey[k].map((statsTime) => {
+        const id = bucketId(key, statsTime);
+        if (!needed.has(id)) needed.set(id, { series: key, statsTime });
+        return id;
+      }),
+    );
     trace.bucketsRequested += needed.size;
 
     const thresholds = new Map<string, number>();
-    const closed = (statsTime: number, series: BucketSeries) => {
+    const thresholdFor = (series: BucketSeries) => {
       const sid = seriesId(series);
       let threshold = thresholds.get(sid);
       if (threshold === undefined) thresholds.set(sid, (threshold = this.closedBefore(series, now)));
-      return statsTime < threshold;
+      return threshold;
     };
+    const closed = (statsTime: number, series: BucketSeries) => statsTime < thresholdFor(series);
     const found = new Map<string, StoredBucket>();
     const usable = (ref: { series: BucketSeries; statsTime: number }, value: StoredBucket | undefined) =>
       value !== undefined &&
@@ -145,7 +148,7 @@ export class ReportPipeline {
     const cacheEnabled = this.options.cacheEnabled !== false;
     let misses: { id: string; series: BucketSeries; statsTime: number }[] = [];
     for (const [id, ref] of needed) {
-      const value = cacheEnabled ? this.options.memory.get(ref) : undefined;
+      const value = cacheEnabled ? this.options.memory.getById(id) : undefined;
       const counts = trace.countsFor(ref.series.interval);
       counts.bucketsRequested++;
       if (usable(ref, value)) {
@@ -179,7 +182,7 @@ export class ReportPipeline {
     const waits = new Map<string, Promise<CallResult>>();
     const toPlan = new Map<string, { series: BucketSeries; starts: number[] }>();
     for (const ref of misses) {
-      const value = cacheEnabled ? this.options.memory.get(ref) : undefined;
+      const value = cacheEnabled ? this.options.memory.getById(ref.id) : undefined;
       if (usable(ref, value)) {
         found.set(ref.id, value!);
         continue;
@@ -235,13 +238,14 @@ export class ReportPipeline {
 
     // 5. Slice per key.
     return keys.map((key, k) => {
-      const slots: BucketSlot[] = [];
-      for (const statsTime of startsPerKey[k]) {
-        const id = bucketId(key, statsTime);
-        const error = failed.get(id);
-        if (error) return error;
-        const value = found.get(id)!;
-        slots.push({ statsTime, closed: closed(statsTime, key), data: value.data });
+      const starts = startsPerKey[k];
+      const ids = idsPerKey[k];
+      const closedBefore = thresholdFor(key);
+      const slots: BucketSlot[] = new Array(starts.length);
+      for (let i = 0; i < starts.length; i++) {
+        const value = found.get(ids[i]);
+        if (value === undefined) return failed.get(ids[i]) ?? new GatewayError('UPSTREAM_ERROR', 'A requested bucket could not be read');
+        slots[i] = { statsTime: starts[i], closed: starts[i] < closedBefore, data: value.data };
       }
       return slots;
     });

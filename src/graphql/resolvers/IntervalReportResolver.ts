@@ -18,7 +18,9 @@ export class IntervalReportResolver {
   })
   async intervalInstanceReport(@Args() { instanceId, ...args }: InstanceReportArgs, @Ctx() ctx: GatewayContext): Promise<IntervalReport[]> {
     const rows = await ctx.reports.read({ ...args, instanceIds: [instanceId] });
-    return rows.map((row) => ({ ...row, instanceId }) as IntervalReport);
+    // Rows are fresh objects of this operation: label them in place rather than copy them.
+    for (const row of rows) (row as IntervalReport).instanceId = instanceId;
+    return rows as IntervalReport[];
   }
 
   @Query(() => [CombinedIntervalReport], {
@@ -27,6 +29,7 @@ export class IntervalReportResolver {
   })
   async combinedIntervalReport(@Args() { instanceIds, ...args }: CombinedReportArgs, @Ctx() ctx: GatewayContext): Promise<CombinedIntervalReport[]> {
     const rows = await ctx.reports.read({ ...args, instanceIds });
-    return rows.map((row) => ({ ...row, instanceIds }) as CombinedIntervalReport);
+    for (const row of rows) (row as CombinedIntervalReport).instanceIds = instanceIds;
+    return rows as CombinedIntervalReport[];
   }
 }
