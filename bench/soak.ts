@@ -4,9 +4,9 @@
  *   npm run bench:soak                 # SOAK_SECONDS=60
  *   SOAK_SECONDS=30 npm run bench:soak
  *
- * Processes: a redis-server of our own (test/helpers/redisServer), the CCC emulator and the
- * gateway as child processes pinned to BENCH_SERVER_CPU (bench/harness), the load from this
- * process (`npm run bench:soak` pins it to core 1; the redis-server it starts inherits that).
+ * Processes (bench/harness): the gateway pinned to BENCH_SERVER_CPU (0), the CCC emulator to
+ * BENCH_UPSTREAM_CPU (1), a redis-server of our own (test/helpers/redisServer), and the load from
+ * this process (`npm run bench:soak` pins it to core 1; the redis-server it starts inherits that).
  *
  * Load: SOAK_CONCURRENCY workers (default 16), each sending one operation after another:
  *  - 60% `dashboard`: 7 days HOURLY ending now, one of 5 instances (warm; the open hour is
@@ -26,6 +26,7 @@
  * circuit transitions, Redis errors), /readyz samples per phase, and the gateway's RSS and heap
  * (from its /metrics) before, during and after.
  */
+import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import { DAY_MS, HOUR_MS } from '../src/reports/intervals';
 import { startRedisServer } from '../test/helpers/redisServer';
@@ -118,6 +119,8 @@ async function gatewayMetrics(origin: string) {
       samples.filter((s) => s.name === 'ccc_gateway_cache_lookups_total').map((s) => [`${s.labels.tier}:${s.labels.result}`, s.value]),
     ),
     rateLimited: sum('ccc_gateway_rate_limited_total'),
+    /** Buckets fetched and written to the in-process tier (what its LRU holds, before eviction). */
+    cacheWrites: by('ccc_gateway_cache_writes_total', 'kind'),
   };
 }
 
@@ -135,6 +138,12 @@ async function main(): Promise<void> {
   });
   const gateway = await startGatewayProcess(gatewayEnv);
   const origin = new URL(gateway.url).origin;
+  // SOAK_GATEWAY_LOG=<file>: the gateway's log lines (from readiness on) for a closer look.
+  if (process.env.SOAK_GATEWAY_LOG) {
+    const log = createWriteStream(process.env.SOAK_GATEWAY_LOG);
+    gateway.process.stdout!.on('data', (chunk: Buffer) => log.write(chunk));
+    gateway.process.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
+  }
 
   const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
   const closedDay = hour - 3 * DAY_MS;
@@ -330,6 +339,7 @@ async function main(): Promise<void> {
             redisHealthyAtEnd: after.redisHealthy,
             cacheLookups: after.cacheLookups,
             rateLimited: after.rateLimited,
+            cacheWrites: after.cacheWrites,
           },
           readyzAtEnd: finalReadyz.status,
           stillRunning: gateway.process.exitCode === null,

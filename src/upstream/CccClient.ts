@@ -121,9 +121,12 @@ export class CccClient implements ReportSource {
         this.options.onAttempt?.({ query, attempt, durationMs: performance.now() - started });
         return answer;
       } catch (raw) {
-        const error = this.breaker.opened && isOpenCircuit(raw) ? circuitOpenError() : toGatewayError(raw);
+        // A circuit rejection never reached upstream. Open: fail fast. Half-open: another call
+        // is probing right now, so this one waits its backoff and tries again.
+        const circuit = isOpenCircuit(raw) ? (this.breaker.opened ? 'open' : 'half-open') : undefined;
+        const error = circuit ? circuitRejection(circuit) : toGatewayError(raw);
         this.options.onAttempt?.({ query, attempt, durationMs: performance.now() - started, error });
-        if (!isRetryable(error) || attempt >= maxAttempts || error.details.circuit === 'open') throw error;
+        if (!isRetryable(error) || attempt >= maxAttempts || circuit === 'open') throw error;
         const pause = this.backoffMs(attempt, error);
         // No attempt that could not finish before the deadline.
         if (performance.now() + pause >= deadline) throw error;
@@ -160,8 +163,8 @@ function isOpenCircuit(error: unknown): boolean {
   return (error as { code?: string } | undefined)?.code === 'EOPENBREAKER';
 }
 
-function circuitOpenError(): GatewayError {
+function circuitRejection(circuit: 'open' | 'half-open'): GatewayError {
   return new GatewayError('UPSTREAM_UNAVAILABLE', 'The call center service is unavailable (circuit open after repeated failures); try again shortly', {
-    circuit: 'open',
+    circuit,
   });
 }

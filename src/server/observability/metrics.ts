@@ -281,6 +281,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       else lastFailure.delete(event.query);
     }
     const now = Date.now();
+    // A circuit rejection says nothing new about upstream (the circuit state is its own metric).
+    if (event.error?.details?.circuit) return;
     if (event.error && OUTAGE_CODES.has(event.error.code)) {
       health.consecutiveFailures++;
       health.lastFailureAt = now;
@@ -414,7 +416,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
 
 /** The upstream's own code when it sent one; else the gateway's code (timeouts, network, parse). */
 function upstreamCodeOf(error: { code: string; details?: Record<string, unknown> }): string {
-  if (error.details?.circuit === 'open') return 'CIRCUIT_OPEN';
+  if (error.details?.circuit) return 'CIRCUIT_OPEN'; // open or half-open: the call never left the gateway
   const upstream = error.details?.upstreamCode;
   const code = typeof upstream === 'string' && upstream.length > 0 ? upstream : error.code;
   return CODE.test(code) ? code : 'UNKNOWN';
