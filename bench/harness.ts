@@ -121,11 +121,11 @@ export interface LoadResult {
   non2xx: number;
 }
 
-export async function load(url: string, body: string, connections: number, durationSeconds: number): Promise<LoadResult> {
+export async function load(url: string, body: string, connections: number, durationSeconds: number, headers: Record<string, string> = {}): Promise<LoadResult> {
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
     connections,
     duration: durationSeconds,

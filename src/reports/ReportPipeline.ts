@@ -296,7 +296,9 @@ export class ReportPipeline {
     trace.upstreamCalls++;
     trace.upstreamBuckets += call.bucketStarts.length;
     const ids = call.bucketStarts.map((statsTime) => bucketId(series, statsTime));
-    const flight = this.limit(async () => {
+    // Only the upstream call itself holds a concurrency slot: decoding, caching and the lease
+    // round trips happen outside it, so the next call starts as soon as an answer arrives.
+    const fetchAndStore = async (): Promise<CallResult> => {
       // Another replica may be fetching the very same call: wait for its buckets instead.
       const { fromReplica, holdsLease } = await this.awaitOtherReplica(series, call, trace);
       if (fromReplica) {
@@ -309,12 +311,14 @@ export class ReportPipeline {
       const sentAt = this.options.now();
       let answer;
       try {
-        answer = await this.options.source.listIntervalInstanceReport({
-          instanceId: series.instanceId,
-          interval: series.interval,
-          startTime: call.startTime,
-          endTime: call.endTime,
-        });
+        answer = await this.limit(() =>
+          this.options.source.listIntervalInstanceReport({
+            instanceId: series.instanceId,
+            interval: series.interval,
+            startTime: call.startTime,
+            endTime: call.endTime,
+          }),
+        );
       } catch (error) {
         if (holdsLease) await this.releaseLease(series, call, trace);
         throw error;
@@ -341,7 +345,8 @@ export class ReportPipeline {
       }
       if (holdsLease) await this.releaseLease(series, call, trace);
       return result;
-    });
+    };
+    const flight = fetchAndStore();
     for (const id of ids) this.inFlight.set(id, flight);
     flight.catch(() => {
       for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);

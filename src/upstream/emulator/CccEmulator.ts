@@ -105,6 +105,7 @@ export class CccEmulator {
     const requestId = randomUUID().toUpperCase();
     const options = this.options;
     const arrivedAt = options.now();
+    const arrivedAtWall = performance.now();
     let received: ReceivedRequest | null = null;
     let answer: Answer;
     try {
@@ -136,7 +137,10 @@ export class CccEmulator {
       },
       options.maxLogEntries,
     );
-    if (options.latencyMs > 0) await sleep(options.latencyMs);
+    // latencyMs is the service's response time: the answer leaves that long after the request
+    // arrived, whatever the simulation itself took (a fixed-latency upstream, as benchmarks assume).
+    const remaining = options.latencyMs - (performance.now() - arrivedAtWall);
+    if (remaining > 0) await sleep(remaining);
     const body = options.numbersAsStrings && answer.code === 'OK' ? numbersToStrings(answer.body) : answer.body;
     send(res, answer.status, body, { 'x-acs-request-id': requestId });
   }

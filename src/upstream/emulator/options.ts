@@ -30,7 +30,7 @@ export interface CccEmulatorOptions {
   wallClock: () => number;
   /** Answer like the seed's JSON example: every number, StatsTime and HttpStatusCode included, as a string. */
   numbersAsStrings: boolean;
-  /** Delay before every API answer. */
+  /** Response time of every API answer, from its arrival (the simulation time is part of it). */
   latencyMs: number;
   failures: FailureInjection;
   averageRounding: AverageRounding;
