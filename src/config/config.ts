@@ -64,7 +64,7 @@ const EnvSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(500),
   CACHE_SETTLE_DELAY_MS: nonNegativeInt.default(10 * 60_000),
   CACHE_OPEN_TTL_MS: positiveInt.default(30_000),
-  // About 4.8 kB of heap per decoded bucket (measured by the soak run): 50,000 is about 240 MB.
+  // Decoded buckets take several kB of heap each: the bound, not the data, sizes this cache.
   CACHE_MEMORY_MAX_BUCKETS: positiveInt.default(50_000),
   CACHE_ENABLED: boolean.default(true),
   CACHE_LEASE_MS: nonNegativeInt.default(5_000),
