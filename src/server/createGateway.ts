@@ -232,6 +232,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       closing ??= (async () => {
         await apollo.stop(); // drains in-flight requests, then closes the HTTP server
         await emulator?.stop();
+        if (source instanceof CccClient) source.shutdown(); // the breaker's rolling-window timer
         redis?.disconnect();
       })();
       return closing;
