@@ -6,7 +6,7 @@
 import type DataLoader from 'dataloader';
 import type { BucketSlot, UpstreamInterval } from './buckets';
 import { combineBuckets, zeroMetrics } from './combine';
-import { badUserInput, GatewayError } from './errors';
+import { badUserInput, forbiddenInstance } from './errors';
 import { assertTimeZone, bucketStart, HOUR_MS, nextBucketStart } from './intervals';
 import type { ReportBucket } from './metrics';
 import type { BucketRangeKey } from './ReportPipeline';
@@ -100,7 +100,7 @@ export class InstanceReports {
     const instanceIds = this.validateInstances(request.instanceIds);
     for (const id of instanceIds) {
       // Same answer whether or not the instance exists: a caller learns nothing about others'.
-      if (!this.canRead(id)) throw new GatewayError('FORBIDDEN', `Not allowed to read call center instance "${id}"`, { instanceId: id });
+      if (!this.canRead(id)) throw forbiddenInstance(id);
     }
     if (request.timeZone != null) {
       try {

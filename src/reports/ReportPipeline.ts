@@ -100,9 +100,6 @@ export class ReportPipeline {
     return bucketStart(now - this.options.settleDelayMs, series.interval, series.zone);
   }
 
-  isClosed(statsTime: number, series: BucketSeries, now = this.options.now()): boolean {
-    return statsTime < this.closedBefore(series, now);
-  }
 
   createLoader(trace = new PipelineTrace()): DataLoader<BucketRangeKey, BucketSlot[], string> {
     return new DataLoader((keys) => this.loadRanges(keys, trace), {
@@ -240,12 +237,14 @@ export class ReportPipeline {
     return keys.map((key, k) => {
       const starts = startsPerKey[k];
       const ids = idsPerKey[k];
-      const closedBefore = thresholdFor(key);
       const slots: BucketSlot[] = new Array(starts.length);
       for (let i = 0; i < starts.length; i++) {
         const value = found.get(ids[i]);
         if (value === undefined) return failed.get(ids[i]) ?? new GatewayError('UPSTREAM_ERROR', 'A requested bucket could not be read');
-        slots[i] = { statsTime: starts[i], closed: starts[i] < closedBefore, data: value.data };
+        // `closed` is what the data is, not what the clock says: a snapshot fetched while its
+        // bucket was open (joined from a flight that started before the bucket closed) may miss
+        // late events, so it is reported, and treated everywhere, as not final.
+        slots[i] = { statsTime: starts[i], closed: value.final, data: value.data };
       }
       return slots;
     });
@@ -281,6 +280,10 @@ export class ReportPipeline {
         trace.leaseWaits++;
         return { fromReplica: new Map(values.map((v, i) => [refs[i].statsTime, v!])), holdsLease: false };
       }
+      // The holder gave up (its call failed and it released the lease): take over at once
+      // instead of waiting the lease out.
+      trace.leaseRoundTrips++;
+      if (await shared.acquireLease(leaseOf(series, call), leaseMs)) return { holdsLease: true };
     }
     return { holdsLease: false };
   }
@@ -324,6 +327,17 @@ export class ReportPipeline {
         throw error;
       }
       const byTime = new Map(answer.buckets.map((b) => [b.statsTime, b]));
+      // A bucket off the grid we asked for means upstream cuts days elsewhere than configured
+      // (CCC_INSTANCE_TIMEZONES): storing the requested buckets as empty would be wrong forever.
+      const expected = new Set(call.bucketStarts);
+      const stray = answer.buckets.find((b) => !expected.has(b.statsTime) && b.statsTime >= call.startTime && b.statsTime <= call.endTime);
+      if (stray) {
+        if (holdsLease) await this.releaseLease(series, call, trace);
+        throw new GatewayError(
+          'UPSTREAM_ERROR',
+          `Upstream returned a ${series.interval.toLowerCase()} bucket at ${new Date(stray.statsTime).toISOString()}, which is not on the bucket grid of ${series.zone}; check CCC_TIMEZONE / CCC_INSTANCE_TIMEZONES for ${series.instanceId}`,
+        );
+      }
       const result: CallResult = new Map();
       const closedBefore = this.closedBefore(series, sentAt);
       const writes: BucketWrite[] = call.bucketStarts.map((statsTime) => {

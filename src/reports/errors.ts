@@ -31,3 +31,16 @@ export class GatewayError extends Error {
 export function badUserInput(message: string, argumentName?: string): GatewayError {
   return new GatewayError('BAD_USER_INPUT', message, argumentName ? { argumentName } : {});
 }
+
+/** Longest id echoed back: ids are short; a megabyte of "id" need not come back in the error. */
+const MAX_ECHOED_ID_LENGTH = 64;
+
+/**
+ * The answer when the caller may not read an instance: one message for every id, whether or not
+ * the instance exists (a different answer for unknown ids would let anyone enumerate other
+ * tenants' instances). Checked before anything touches upstream, so the timing cannot tell either.
+ */
+export function forbiddenInstance(instanceId: string): GatewayError {
+  const shown = instanceId.length > MAX_ECHOED_ID_LENGTH ? `${instanceId.slice(0, MAX_ECHOED_ID_LENGTH)}…` : instanceId;
+  return new GatewayError('FORBIDDEN', `not allowed to read call center instance ${shown}`);
+}

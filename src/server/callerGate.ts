@@ -9,6 +9,8 @@ import type { Authenticator } from './auth/Authenticator';
 import { authenticateRequest } from './auth/contextAuth';
 import type { Principal } from './auth/principal';
 import type { CallerRateLimiter } from './limits/rateLimit';
+import type { Logger } from './logger';
+import { requestIdOf } from './observability';
 
 export function principalOf(res: Response): Principal {
   const principal = res.locals.principal as Principal | undefined;
@@ -28,6 +30,7 @@ export function callerGate(options: {
   rateLimiter?: CallerRateLimiter;
   /** Rate-limit key when auth is off: the client address. */
   authOff: boolean;
+  logger: Logger;
   onRateLimited?: () => void;
 }): RequestHandler {
   return async (req, res, next) => {
@@ -36,7 +39,13 @@ export function callerGate(options: {
       principal = await authenticateRequest(options.authenticator, req.headers.authorization);
     } catch (error) {
       if (error instanceof GraphQLError) return sendGraphQLError(res, error);
-      return next(error);
+      // Not the caller's fault (a JWKS endpoint down): logged in full, answered generically, in
+      // GraphQL's shape rather than Express's HTML page with a stack trace.
+      options.logger.error({ err: error, requestId: requestIdOf(res) }, 'authentication failed unexpectedly');
+      return sendGraphQLError(
+        res,
+        new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } }),
+      );
     }
     if (options.rateLimiter) {
       const caller = options.authOff ? `ip:${req.ip}` : `sub:${principal.subject}`;

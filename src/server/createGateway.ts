@@ -195,7 +195,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     '/graphql',
     express.json({ limit: '256kb' }),
     rejectOversizedDocuments(config.operationLimits.maxDocumentBytes),
-    callerGate({ authenticator, rateLimiter, authOff: config.auth.mode === 'off', onRateLimited: () => metrics.recordRateLimited() }),
+    callerGate({ authenticator, rateLimiter, authOff: config.auth.mode === 'off', logger, onRateLimited: () => metrics.recordRateLimited() }),
     ...(responseCache ? [serveCachedResponses(responseCache, principalOf, () => metrics.recordOperation('cached', 'ok'))] : []),
     expressMiddleware(apollo, {
       context: async ({ res }) => {

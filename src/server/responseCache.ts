@@ -37,8 +37,9 @@ export class ResponseCache {
   }
 }
 
+/** Unambiguous for any ids (JSON, not a join: ["a,b"] and ["a","b"] must differ). */
 function permissionKey(principal: Principal): string {
-  return principal.instances === '*' ? '*' : [...principal.instances].sort().join(',');
+  return principal.instances === '*' ? '*' : JSON.stringify([...principal.instances].sort());
 }
 
 /** The cache key of a POSTed operation, or undefined when it is not a candidate. */
@@ -51,7 +52,8 @@ export function responseCacheKey(principal: Principal, body: unknown): string | 
 /** Serves a stored answer, or marks the request so the plugin may store its answer. */
 export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Response) => Principal, onHit?: () => void): RequestHandler {
   return (req, res, next) => {
-    if (req.method !== 'POST' || req.headers[DEBUG_HEADER] === '1') return next();
+    // Debug extensions and federated traces (ftv1) describe one execution: never replayed.
+    if (req.method !== 'POST' || req.headers[DEBUG_HEADER] === '1' || req.headers['apollo-federation-include-trace']) return next();
     const key = responseCacheKey(principalOf(res), req.body);
     if (key === undefined) return next();
     const cached = cache.get(key);
@@ -80,7 +82,8 @@ export function responseCachePlugin<TContext extends { responseCacheKey?: string
           const result = response.body.singleResult;
           const { trace } = contextValue;
           if (result.errors || !result.data || trace.bucketsRequested === 0 || trace.openBuckets > 0) return;
-          cache.set(key, `${JSON.stringify(result)}\n`);
+          // Only the data: per-execution extensions (traces, debug facts) are not part of the answer.
+          cache.set(key, `${JSON.stringify({ data: result.data })}\n`);
         },
       };
     },

@@ -1,7 +1,7 @@
 /** Whole answers over closed ranges are served again from memory; anything else never is. */
 import { DAY_MS } from '../../src/reports/intervals';
 import type { Gateway } from '../../src/server/createGateway';
-import { SECRET, sign } from '../auth/tokens';
+import { keyPair, SECRET, sign } from '../auth/tokens';
 import { graphql, startTestGateway } from '../helpers/gateway';
 
 const NOW = Date.UTC(2026, 10, 26, 3, 30);
@@ -53,6 +53,26 @@ describe('response cache', () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it('does not confuse permission sets whose ids join to the same text', async () => {
+    const combined = `{ combinedIntervalReport(instanceIds: ["ccc-test", "ccc-demo-1"], interval: DAILY, startTime: ${DAY - 3 * DAY_MS}, endTime: ${DAY - DAY_MS}) { statsTime } }`;
+    const two = await sign({ ccc_instances: ['ccc-demo-1', 'ccc-test'] });
+    const oneOddId = await sign({ ccc_instances: ['ccc-demo-1,ccc-test'] });
+    expect((await graphql(gateway, combined, undefined, as(two))).errors).toBeUndefined();
+    const answer = await graphql(gateway, combined, undefined, as(oneOddId));
+    expect(answer.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('never replays a federated trace (ftv1) or any per-execution extension', async () => {
+    const token = await sign({ ccc_instances: '*' });
+    const query = `{ intervalInstanceReport(instanceId: "ccc-demo-2", interval: DAILY, startTime: ${DAY - 5 * DAY_MS}, endTime: ${DAY - DAY_MS}) { statsTime } }`;
+    const traced = await graphql(gateway, query, undefined, { ...as(token), 'apollo-federation-include-trace': 'ftv1' });
+    expect(traced.extensions?.ftv1).toEqual(expect.any(String));
+    const stored = await graphql(gateway, query, undefined, as(token)); // executed, stored
+    const replayed = await graphql(gateway, query, undefined, as(token));
+    expect(replayed).toEqual({ data: traced.data });
+    expect(stored).toEqual(replayed);
+  });
+
   async function metricValue(series: string): Promise<number> {
     const text = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
     const line = text.split('\n').find((l) => l.startsWith(series));
@@ -77,6 +97,28 @@ describe('rate limiting', () => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(((await limited.json()) as any).errors[0].extensions.code).toBe('RATE_LIMITED');
       expect((await post(polite)).status).toBe(200);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe('authentication infrastructure failures', () => {
+  it('answer a JSON INTERNAL_SERVER_ERROR (no HTML, no stack) when the JWKS endpoint is down', async () => {
+    const gateway = await startTestGateway({ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json' });
+    try {
+      const { privateKey, alg, kid } = await keyPair('RS256', 'k1');
+      const token = await sign({ ccc_instances: '*' }, privateKey, { alg, kid });
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      expect(text).not.toContain(token);
     } finally {
       await gateway.close();
     }

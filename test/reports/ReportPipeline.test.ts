@@ -137,6 +137,39 @@ describe('ReportPipeline', () => {
     expect(memory.get({ series: hourly('ccc-test', 0, 0), statsTime: hour })?.final).toBe(false);
   });
 
+  it('reports a joined snapshot as open when its call was sent before the bucket closed', async () => {
+    const { clock, source, pipeline } = setup();
+    const hour = Date.UTC(2026, 10, 26, 2);
+    const settled = hour + HOUR_MS + SETTLE;
+    clock.now = settled - 100; // request A: the hour is still open when its call is sent
+    source.latencyMs = 50;
+    const key = hourly('ccc-test', hour, hour + HOUR_MS);
+    const a = pipeline.loadRanges([key]);
+    await new Promise((r) => setTimeout(r, 10));
+    clock.now = settled + 100; // request B: the hour has closed by the clock, joins A's call
+    const b = pipeline.loadRanges([key]);
+    const [[slotA], [slotB]] = (await Promise.all([a, b])).map(([r]) => r as { closed: boolean }[]);
+    expect(source.calls).toHaveLength(1);
+    expect(slotA.closed).toBe(false);
+    expect(slotB.closed).toBe(false); // the data may miss late events: not final
+  });
+
+  it('refuses an upstream answer whose buckets are off the requested grid, and stores nothing', async () => {
+    const { source, pipeline, memory } = setup();
+    const orig = source.listIntervalInstanceReport.bind(source);
+    // Upstream cutting days at UTC midnight while the gateway expects Shanghai midnights.
+    source.listIntervalInstanceReport = async (q) => {
+      const answer = await orig(q);
+      return { buckets: answer.buckets.map((b) => ({ ...b, statsTime: b.statsTime + 8 * HOUR_MS })) };
+    };
+    const dailyKey: BucketRangeKey = { instanceId: 'ccc-test', interval: 'DAILY', zone: 'Asia/Shanghai', start: Date.UTC(2026, 10, 19, 16), end: Date.UTC(2026, 10, 22, 16) };
+    const [result] = await pipeline.loadRanges([dailyKey]);
+    expect(result).toBeInstanceOf(GatewayError);
+    expect((result as GatewayError).code).toBe('UPSTREAM_ERROR');
+    expect((result as GatewayError).message).toMatch(/not on the bucket grid of Asia\/Shanghai/);
+    expect(memory.size).toBe(0);
+  });
+
   it('caches nothing from a failed call and fetches exactly what is still missing next time', async () => {
     const { source, pipeline } = setup();
     const failing = dayStart - 20 * DAY_MS;

@@ -51,8 +51,8 @@ describe('hostile inputs', () => {
     { name: 'instance id __proto__', query: report(`instanceId: "__proto__"`), code: 'BAD_USER_INPUT' },
     { name: 'path traversal id', query: report(`instanceId: "../../etc"`), code: 'BAD_USER_INPUT' },
     { name: 'empty id', query: report(`instanceId: ""`), code: 'BAD_USER_INPUT' },
-    { name: 'forbidden instance', query: report(`instanceId: "ccc-demo-1", ${range}`), code: 'FORBIDDEN', message: /Not allowed to read call center instance "ccc-demo-1"/ },
-    { name: 'forbidden unknown instance (same answer as existing)', query: report(`instanceId: "ccc-nope", ${range}`), code: 'FORBIDDEN', message: /Not allowed to read call center instance "ccc-nope"/ },
+    { name: 'forbidden instance', query: report(`instanceId: "ccc-demo-1", ${range}`), code: 'FORBIDDEN', message: /^not allowed to read call center instance ccc-demo-1$/ },
+    { name: 'forbidden unknown instance (same answer as existing)', query: report(`instanceId: "ccc-nope", ${range}`), code: 'FORBIDDEN', message: /^not allowed to read call center instance ccc-nope$/ },
     {
       name: '_entities for a forbidden id',
       query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on CallCenterInstance { intervalReports(${range}) { statsTime } } } }`,
@@ -66,6 +66,7 @@ describe('hostile inputs', () => {
     { name: 'negative timestamp (before retention, not cached)', query: report(`instanceId: "ccc-test", startTime: -1, endTime: 1000`), code: 'BAD_USER_INPUT', message: /retention/ },
     { name: 'NaN as a string', query: report(`instanceId: "ccc-test", startTime: "NaN"`), code: 'BAD_USER_INPUT' },
     { name: 'non-integer milliseconds', query: `query($s: Timestamp) { intervalInstanceReport(instanceId: "ccc-test", startTime: $s) { statsTime } }`, variables: { s: 1.5 }, code: 'BAD_USER_INPUT' },
+    { name: 'an impossible date (February 30)', query: report(`instanceId: "ccc-test", startTime: "2026-02-30T00:00:00Z"`), code: 'BAD_USER_INPUT', message: /not a valid date-time/ },
     { name: 'year 99999', query: report(`instanceId: "ccc-test", startTime: 3093527980800000`), code: 'BAD_USER_INPUT', message: /out of range/ },
     { name: 'absurd range (10 years hourly)', query: report(`instanceId: "ccc-test", interval: HOURLY, startTime: ${NOW - 3650 * DAY_MS}`), code: 'BAD_USER_INPUT', message: /at most 5000/ },
     { name: 'unknown enum value as a literal', query: report(`instanceId: "ccc-test", interval: YEARLY`), code: 'BAD_USER_INPUT' },

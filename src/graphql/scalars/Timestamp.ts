@@ -32,8 +32,13 @@ export function parseTimestamp(value: unknown): number {
       );
     }
     const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw badInput(`Timestamp "${value.slice(0, 64)}" is not a valid date-time`);
-    return ms;
+    // Date.parse rolls impossible dates over (2026-02-30 becomes March 2): check the calendar.
+    const [year, month, day] = value.slice(0, 10).split('-').map(Number);
+    const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    if (Number.isNaN(ms) || month < 1 || month > 12 || day < 1 || day > lastDay) {
+      throw badInput(`Timestamp "${value.slice(0, 64)}" is not a valid date-time`);
+    }
+    return parseTimestamp(ms);
   }
   throw badInput(`Timestamp must be epoch milliseconds (integer) or an ISO-8601 string with offset, got ${typeof value}`);
 }

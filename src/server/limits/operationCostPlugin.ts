@@ -38,17 +38,28 @@ export function operationCostPlugin<TContext>(options: { maxCost: number; fieldC
           const cost = options.fieldCost(contextValue);
           let total = 0;
 
-          const walk = (set: SelectionSetNode, type: GraphQLObjectType | null, multiplier: number, parentArgs?: Record<string, unknown>) => {
+          // `visited`: fragments already spread into this field's selection. Execution collects a
+          // fragment once per selection set however often it is spread, and so does the cost
+          // (re-walking every spread would also be exponential in a chain of fragments).
+          const walk = (
+            set: SelectionSetNode,
+            type: GraphQLObjectType | null,
+            multiplier: number,
+            parentArgs?: Record<string, unknown>,
+            visited: Set<string> = new Set(),
+          ) => {
             for (const selection of set.selections) {
               if (selection.kind === Kind.INLINE_FRAGMENT) {
                 const target = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
-                if (target && isObjectType(target)) walk(selection.selectionSet, target, multiplier, parentArgs);
+                if (target && isObjectType(target)) walk(selection.selectionSet, target, multiplier, parentArgs, visited);
                 continue;
               }
               if (selection.kind === Kind.FRAGMENT_SPREAD) {
+                if (visited.has(selection.name.value)) continue;
+                visited.add(selection.name.value);
                 const fragment = fragments.get(selection.name.value);
                 const target = fragment && schema.getType(fragment.typeCondition.name.value);
-                if (fragment && target && isObjectType(target)) walk(fragment.selectionSet, target, multiplier, parentArgs);
+                if (fragment && target && isObjectType(target)) walk(fragment.selectionSet, target, multiplier, parentArgs, visited);
                 continue;
               }
               const field = type?.getFields()[selection.name.value];

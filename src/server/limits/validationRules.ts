@@ -12,6 +12,9 @@ export function maxDepthRule(maxDepth: number) {
     for (const definition of context.getDocument().definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
     }
+    // Each fragment's depth is computed once: re-walking a fragment at every spread is
+    // exponential (a 1 kB chain of fragments spreading the next one twice would take seconds).
+    const fragmentDepths = new Map<string, number>();
     const depthOf = (set: SelectionSetNode, seen: Set<string>): number => {
       let deepest = 0;
       for (const selection of set.selections) {
@@ -23,11 +26,16 @@ export function maxDepthRule(maxDepth: number) {
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
         } else {
-          const fragment = fragments.get(selection.name.value);
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
           // Cycles are reported by graphql's own NoFragmentCycles rule; here they just stop.
-          if (fragment && !seen.has(fragment.name.value)) {
-            deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set(seen).add(fragment.name.value)));
+          if (!fragment || seen.has(name)) continue;
+          let depth = fragmentDepths.get(name);
+          if (depth === undefined) {
+            depth = depthOf(fragment.selectionSet, new Set(seen).add(name));
+            fragmentDepths.set(name, depth);
           }
+          deepest = Math.max(deepest, depth);
         }
       }
       return deepest;
