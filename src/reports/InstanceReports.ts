@@ -97,6 +97,20 @@ export class InstanceReports {
    * what `read` does first, and what the operation cost check counts before execution.
    */
   plan(request: ReportRequest): ReadPlan {
+    // The operation cost check plans every report field before execution; the field then plans
+    // again when it runs: same request, same plan (this object lives for one operation).
+    const key = JSON.stringify([request.instanceIds, request.interval, request.startTime, request.endTime, request.timeZone]);
+    let plan = this.plans.get(key);
+    if (!plan) {
+      plan = this.buildPlan(request);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  private readonly plans = new Map<string, ReadPlan>();
+
+  private buildPlan(request: ReportRequest): ReadPlan {
     const instanceIds = this.validateInstances(request.instanceIds);
     for (const id of instanceIds) {
       // Same answer whether or not the instance exists: a caller learns nothing about others'.

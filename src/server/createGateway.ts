@@ -106,7 +106,13 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       deadlineMs: config.resilience.deadlineMs,
       breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs },
       accessKey,
-      onAttempt: metrics.recordUpstreamAttempt,
+      onAttempt: (event) => {
+        metrics.recordUpstreamAttempt(event);
+        // The caller only sees a generic message for these: the operator needs the detail.
+        if (event.error?.code === 'UPSTREAM_AUTH') {
+          logger.error({ upstream: event.error.details, instanceId: event.query.instanceId }, 'Alibaba Cloud rejected the gateway\'s credentials');
+        }
+      },
       onCircuitChange: (state) => {
         metrics.recordCircuitState(state);
         logger.warn({ circuit: state }, `upstream circuit ${state}`);
