@@ -7,6 +7,8 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/paths';
 
@@ -31,35 +33,38 @@ export interface Started {
 
 /** Starts `node <script>` pinned to SERVER_CPU and waits for a line matching `ready`. */
 export function startNode(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = [], cpu = SERVER_CPU): Promise<Started> {
+  // Output goes to a file, not a pipe: writes to a pipe are synchronous on Linux, and this
+  // process (the busy load generator) would drain it late, stalling the server on its logs.
+  const logFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'output.log');
+  const fd = openSync(logFile, 'w');
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', ['-c', cpu, process.execPath, ...nodeArgs, script], {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', fd, fd],
     });
+    closeSync(fd);
     children.add(child);
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        child.stderr!.resume();
-        resolve({
-          url: match[1],
-          process: child,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
-            }).finally(() => children.delete(child)),
-        });
-      }
+    const poll = setInterval(() => {
+      const match = ready.exec(readFileSync(logFile, 'utf8'));
+      if (!match) return;
+      clearInterval(poll);
+      child.off('exit', onEarlyExit);
+      resolve({
+        url: match[1],
+        process: child,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }).finally(() => children.delete(child)),
+      });
+    }, 50);
+    const onEarlyExit = (code: number | null) => {
+      clearInterval(poll);
+      reject(new Error(`${script} exited with ${code} before it was ready:\n${readFileSync(logFile, 'utf8')}`));
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready:\n${output}`)));
+    child.once('exit', onEarlyExit);
   });
 }
 
