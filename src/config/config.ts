@@ -8,10 +8,9 @@
 import { z } from 'zod';
 import { assertTimeZone } from '../reports/intervals';
 import { AuthConfigError, parseAuthConfig, type AuthConfig } from '../server/auth/authConfig';
+import { envBoolean } from './envBoolean';
 
-const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const boolean = envBoolean;
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();

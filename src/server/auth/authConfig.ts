@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { envBoolean } from '../../config/envBoolean';
 
 /** Where the keys that verify bearer tokens come from. */
 export type JwtKeySource =
@@ -43,10 +44,7 @@ export class AuthConfigError extends Error {
   }
 }
 
-/** Same spellings as the main configuration accepts, so operators need not remember two. */
-const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const boolean = envBoolean;
 
 /** A generous ceiling: more than minutes of leeway would quietly extend every token's life. */
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;

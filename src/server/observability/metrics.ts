@@ -26,10 +26,10 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BucketRef, BucketStore, BucketWrite } from '../../reports/BucketStore';
 import { MemoryBucketStore } from '../../cache/MemoryBucketStore';
-import type { StoredBucket } from '../../reports/buckets';
+import type { StoredBucket, UpstreamInterval } from '../../reports/buckets';
+import type { CircuitState } from '../../upstream/CccClient';
 
-export type UpstreamInterval = 'HOURLY' | 'DAILY';
-export type CircuitState = 'closed' | 'half-open' | 'open';
+export type { CircuitState, UpstreamInterval };
 /** `ok`, `partial` (data and errors), or the first error's `extensions.code`. */
 export type OperationOutcome = 'ok' | 'partial' | (string & {});
 
