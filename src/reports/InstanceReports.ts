@@ -161,9 +161,7 @@ export class InstanceReports {
     }
     const loaded = await this.loader.loadMany(keys);
     const zeroFill = request.emptyIntervals === 'ZERO';
-    const native =
-      instanceIds.length === 1 && isUpstreamNative({ interval: request.interval, viewZone, instanceZone: plans[0].instanceZone });
-    if (native && keys.length === 1) {
+    if (keys.length === 1 && instanceIds.length === 1 && isUpstreamNative({ interval: request.interval, viewZone, instanceZone: plans[0].instanceZone })) {
       // One instance, upstream's own buckets: each slot is one row as it is (the warm path of
       // every dashboard, so no per-bucket lookups or copies beyond the row itself).
       const [result] = loaded;
@@ -199,9 +197,8 @@ export class InstanceReports {
         if (zeroFill) rows.push(reportRow(zeroMetrics(), target.statsTime, request.interval, closed));
         return;
       }
-      // One upstream bucket answers one to one (upstream's own numbers); anything else is combined.
-      const metrics = native ? withData[0].data! : combineBuckets(withData.map((p) => p.data));
-      rows.push(reportRow(metrics, target.statsTime, request.interval, closed));
+      // Upstream-native requests returned above; everything here is combined.
+      rows.push(reportRow(combineBuckets(withData.map((p) => p.data)), target.statsTime, request.interval, closed));
     });
     return rows;
   }

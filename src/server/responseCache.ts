@@ -18,7 +18,6 @@ import { DEBUG_HEADER } from './debugExtensionsPlugin';
 
 export class ResponseCache {
   private readonly lru: LRUCache<string, string>;
-  hits = 0;
 
   constructor(maxBytes: number) {
     this.lru = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (value, key) => value.length + key.length });
@@ -30,10 +29,6 @@ export class ResponseCache {
 
   set(key: string, body: string): void {
     this.lru.set(key, body);
-  }
-
-  get size(): number {
-    return this.lru.size;
   }
 }
 
@@ -58,7 +53,6 @@ export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Re
     if (key === undefined) return next();
     const cached = cache.get(key);
     if (cached !== undefined) {
-      cache.hits++;
       onHit?.();
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.end(cached);

@@ -102,10 +102,6 @@ export class CccClient implements ReportSource {
     this.breaker.on('close', () => options.onCircuitChange?.('closed'));
   }
 
-  get circuitState(): CircuitState {
-    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
-  }
-
   shutdown(): void {
     this.breaker.shutdown();
   }
