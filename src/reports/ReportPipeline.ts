@@ -267,23 +267,34 @@ export class ReportPipeline {
     trace.leaseRoundTrips++;
     if (await shared.acquireLease(leaseOf(series, call), leaseMs)) return { holdsLease: true };
     const refs = call.bucketStarts.map((statsTime) => ({ series, statsTime }));
-    const pollMs = this.options.leasePollMs ?? 50;
-    for (let waited = 0; waited < leaseMs; waited += pollMs) {
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const readFresh = async (): Promise<CallResult | undefined> => {
       trace.leaseRoundTrips++;
       const values = await shared.getMany(refs);
       const now = this.options.now();
       const closedBefore = this.closedBefore(series, now);
       const fresh = (v: StoredBucket | undefined, statsTime: number) =>
         v !== undefined && (v.final || (now - (v.fetchedAt ?? -Infinity) < this.options.openTtlMs && statsTime >= closedBefore));
-      if (values.every((v, i) => fresh(v, refs[i].statsTime))) {
+      return values.every((v, i) => fresh(v, refs[i].statsTime)) ? new Map(values.map((v, i) => [refs[i].statsTime, v!])) : undefined;
+    };
+    const pollMs = this.options.leasePollMs ?? 50;
+    for (let waited = 0; waited < leaseMs; waited += pollMs) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      const found = await readFresh();
+      if (found) {
         trace.leaseWaits++;
-        return { fromReplica: new Map(values.map((v, i) => [refs[i].statsTime, v!])), holdsLease: false };
+        return { fromReplica: found, holdsLease: false };
       }
-      // The holder gave up (its call failed and it released the lease): take over at once
-      // instead of waiting the lease out.
+      // The lease is free again: its holder either failed or finished between our read and now
+      // (it writes its buckets before it releases). Take it, read once more, and fetch only if
+      // the buckets are still missing, instead of waiting the lease out.
       trace.leaseRoundTrips++;
-      if (await shared.acquireLease(leaseOf(series, call), leaseMs)) return { holdsLease: true };
+      if (await shared.acquireLease(leaseOf(series, call), leaseMs)) {
+        const late = await readFresh();
+        if (!late) return { holdsLease: true };
+        await this.releaseLease(series, call, trace);
+        trace.leaseWaits++;
+        return { fromReplica: late, holdsLease: false };
+      }
     }
     return { holdsLease: false };
   }
