@@ -18,6 +18,16 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
+/**
+ * The caller's identity for per-caller limits (rate limit, upstream budget, fair queueing): the
+ * token's identity when authentication is on, the client address when it is off.
+ */
+export function callerKeyOf(res: Response): string {
+  const key = res.locals.callerKey as string | undefined;
+  if (!key) throw new Error('callerGate must run before GraphQL');
+  return key;
+}
+
 function sendGraphQLError(res: Response, error: GraphQLError): void {
   const http = error.extensions.http as { status?: number; headers?: Map<string, string> } | undefined;
   for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
@@ -47,8 +57,9 @@ export function callerGate(options: {
         new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } }),
       );
     }
+    const caller = options.authOff || !principal.callerKey ? `ip:${req.ip}` : principal.callerKey;
+    res.locals.callerKey = caller;
     if (options.rateLimiter) {
-      const caller = options.authOff ? `ip:${req.ip}` : `sub:${principal.subject}`;
       const decision = await options.rateLimiter.consume(caller);
       if (!decision.allowed) {
         options.onRateLimited?.();

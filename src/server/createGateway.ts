@@ -40,6 +40,7 @@ import {
   requestLogging,
   type GatewayMetrics,
 } from './observability';
+import { createUpstreamAnswerReporter } from './observability/upstreamAnswerReporter';
 import { createAuthenticator } from './auth/Authenticator';
 import { callerGate, principalOf } from './callerGate';
 import { ResponseCache, responseCachePlugin, serveCachedResponses } from './responseCache';
@@ -97,6 +98,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       accessKey = EMULATOR_ACCESS_KEY;
       logger.info({ endpoint: url }, 'no Alibaba Cloud credentials configured: using the built-in CCC emulator');
     }
+    const answerReporter = createUpstreamAnswerReporter({ logger, metrics });
     source = new CccClient({
       endpoint: endpoint!.host,
       protocol: endpoint!.protocol,
@@ -117,6 +119,18 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         metrics.recordCircuitState(state);
         logger.warn({ circuit: state }, `upstream circuit ${state}`);
       },
+      onMalformedAnswer: answerReporter.malformed,
+      onAnswerAnomalies: answerReporter.anomalies,
+    });
+  }
+
+  // Real credentials are resolved once at start: a misconfigured source is the operator's to fix,
+  // and is reported now, naming the sources configured, rather than as the first caller's error.
+  if (config.upstreamMode === 'aliyun' && source instanceof CccClient) {
+    const client = source;
+    void client.checkCredentials().then((result) => {
+      if (result.ok) logger.info({ credentialProvider: result.provider }, 'Alibaba Cloud credentials resolved');
+      else logger.error({ credentialSources: configuredCredentialSources(), reason: result.reason }, 'Alibaba Cloud credentials could not be resolved: calls upstream will fail until this is fixed');
     });
   }
 
@@ -156,7 +170,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     config.cache.enabled && config.cache.responseCacheMaxBytes > 0 ? new ResponseCache(config.cache.responseCacheMaxBytes) : undefined;
   const apollo = new ApolloServer<GatewayContext>({
     schema: await buildGatewaySchema(),
-    formatError: createErrorFormatter(logger),
+    formatError: createErrorFormatter(logger, { hideSchemaDetails: config.env === 'production' }),
+    // Validation messages without "Did you mean" in production (the formatter also covers variables).
+    hideSchemaDetailsFromClientErrors: config.env === 'production',
     includeStacktraceInErrorResponses: false,
     // Introspection follows the explorer switch (EXPLORER; off by default in production).
     introspection: config.explorer,
@@ -168,7 +184,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       ApolloServerPluginCacheControlDisabled(),
       // Federated traces for the router, only when it asks (explicit: no start-up notice).
       ApolloServerPluginInlineTrace({ includeErrors: { transform: (err) => err } }),
-      debugExtensionsPlugin(),
+      debugExtensionsPlugin({ allowEveryone: config.explorer }),
       operationMetricsPlugin<GatewayContext>(metrics, { cacheEnabled: config.cache.enabled }),
       ...(responseCache ? [responseCachePlugin<GatewayContext>(responseCache)] : []),
       operationCostPlugin<GatewayContext>({
@@ -244,6 +260,20 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       return closing;
     },
   };
+}
+
+/** Which credential sources the environment configures (names only, never values). */
+function configuredCredentialSources(env: NodeJS.ProcessEnv = process.env): string[] {
+  const sources: [string, string][] = [
+    ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'AccessKey from environment variables'],
+    ['ALIBABA_CLOUD_CREDENTIALS_FILE', 'credentials file'],
+    ['ALIBABA_CLOUD_PROFILE', 'profile'],
+    ['ALIBABA_CLOUD_ROLE_ARN', 'RAM role (OIDC / AssumeRole)'],
+    ['ALIBABA_CLOUD_ECS_METADATA', 'ECS instance RAM role'],
+    ['ALIBABA_CLOUD_CREDENTIALS_URI', 'credentials URI'],
+  ];
+  const configured = sources.filter(([name]) => env[name]).map(([name, what]) => `${what} (${name})`);
+  return configured.length ? configured : ['none set: default chain (~/.aliyun/config.json, ~/.alibabacloud/credentials)'];
 }
 
 function waitUntilReady(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<boolean> {

@@ -12,7 +12,38 @@ import type { Logger } from './logger';
 /** Messages of graphql-js's ValuesOfCorrectTypeRule (argument values, not document structure). */
 const BAD_ARGUMENT_VALUE = /^(Expected value of type|Value ".*" does not exist in ".*" enum|Enum ".*" cannot represent|Field ".*" of required type ".*" was not provided|Field ".*" is not defined by type)/;
 
-export function createErrorFormatter(logger: Logger) {
+/** Longest operation name echoed back in a message; names are identifiers, not payloads. */
+const MAX_ECHOED_OPERATION_NAME = 100;
+const ECHOED_OPERATION_NAME = /(Unknown operation named ")(.*)(")/s;
+/** graphql-js's suggestions, in validation and in variable coercion messages alike. */
+const SUGGESTIONS = / ?Did you mean [^?]*\?/g;
+
+export interface ErrorFormatterOptions {
+  /**
+   * Production: no "Did you mean ...?" in messages (they enumerate the schema to a caller who
+   * cannot introspect it).
+   */
+  hideSchemaDetails?: boolean;
+}
+
+/**
+ * The formatter Apollo calls for every error: `formatGatewayError` decides the code and the
+ * message, then what is echoed from the request is bounded (an operation name of a megabyte is
+ * not sent back) and, in production, suggestions are dropped.
+ */
+export function createErrorFormatter(logger: Logger, options: ErrorFormatterOptions = {}) {
+  const format = formatGatewayError(logger);
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = format(formatted, error);
+    let message = result.message.replace(ECHOED_OPERATION_NAME, (_all, before: string, name: string, after: string) =>
+      name.length > MAX_ECHOED_OPERATION_NAME ? `${before}${name.slice(0, MAX_ECHOED_OPERATION_NAME)}…${after}` : `${before}${name}${after}`,
+    );
+    if (options.hideSchemaDetails) message = message.replace(SUGGESTIONS, '');
+    return message === result.message ? result : { ...result, message };
+  };
+}
+
+function formatGatewayError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof GatewayError) {

@@ -10,8 +10,9 @@ import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CircuitBreaker from 'opossum';
 import { GatewayError } from '../reports/errors';
-import type { ReportAnswer, ReportQuery, ReportSource } from './ReportSource';
-import { normalizeReportBody } from './normalizeReport';
+import type { ReportAnswer, ReportCallFeedback, ReportQuery, ReportSource } from './ReportSource';
+import { findRollupAnomalies, type AnomalyFinding } from '../reports/rollupAnomalies';
+import { MalformedUpstreamAnswer, normalizeReportBody } from './normalizeReport';
 import { isRetryable, toGatewayError } from './upstreamErrors';
 
 export interface CccClientOptions {
@@ -20,7 +21,7 @@ export interface CccClientOptions {
   protocol: 'http' | 'https';
   region: string;
   timeoutMs: number;
-  /** Total attempts per call, first included. */
+  /** Total attempts per call after outages (5xx, timeouts, network), first included; throttling retries until the deadline. */
   maxAttempts?: number;
   /** Base of the exponential backoff between attempts. */
   retryBaseDelayMs?: number;
@@ -33,12 +34,44 @@ export interface CccClientOptions {
   /** Observes every attempt (metrics, logs); never sees credentials. */
   onAttempt?: (event: { query: ReportQuery; attempt: number; durationMs: number; error?: GatewayError }) => void;
   onCircuitChange?: (state: CircuitState) => void;
+  /**
+   * An answer rejected by validation (nothing from it is stored): called once per answer, with
+   * the offending part (truncated) that the caller's error does not carry. For the operator's log.
+   */
+  onMalformedAnswer?: (event: MalformedAnswerEvent) => void;
+  /** A well-formed answer that breaks a roll-up assumption (`src/reports/rollupAnomalies.ts`); it is still served. */
+  onAnswerAnomalies?: (event: AnswerAnomaliesEvent) => void;
+}
+
+export interface MalformedAnswerEvent {
+  query: ReportQuery;
+  upstreamRequestId?: string;
+  /** Where and what: `Data[3].Inbound.CallsHandled is not a non-negative integer`. */
+  problem: string;
+  /** The offending part, JSON, at most 500 characters. */
+  offending: string;
+}
+
+export interface AnswerAnomaliesEvent {
+  query: ReportQuery;
+  upstreamRequestId?: string;
+  findings: AnomalyFinding[];
 }
 
 export const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, resetTimeoutMs: 5_000, rollingWindowMs: 10_000 };
 
-/** Only outages count against the circuit: a bad parameter or an unknown instance is the caller's problem. */
-const countsAsOutage = (error: GatewayError) => error.code === 'UPSTREAM_UNAVAILABLE' || error.code === 'UPSTREAM_THROTTLED';
+/**
+ * Only outages count against the circuit: 5xx answers, timeouts and network errors (all
+ * UPSTREAM_UNAVAILABLE). A bad parameter or an unknown instance is the caller's problem, and
+ * throttling proves upstream is there: it slows the gateway down (the scheduler's adaptive
+ * concurrency, retries until the deadline) instead of failing every call fast.
+ */
+export const countsAsOutage = (error: GatewayError) => error.code === 'UPSTREAM_UNAVAILABLE';
+
+/** Longest backoff between two attempts of one call, unless upstream's retry hint asks for more. */
+const MAX_RETRY_DELAY_MS = 2_000;
+/** Shortest time worth giving one more attempt before the deadline. */
+const MIN_ATTEMPT_MS = 100;
 
 const { OpenApiRequest, Params } = $OpenApiUtil;
 type Params = InstanceType<typeof Params>;
@@ -63,16 +96,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CccClient implements ReportSource {
   private readonly api: OpenApi;
+  private readonly credential: Credential;
   private readonly runtime: $dara.RuntimeOptions;
   private readonly params: Params;
   private readonly breaker: CircuitBreaker<[ReportQuery, number], ReportAnswer>;
 
   constructor(private readonly options: CccClientOptions) {
-    const credential = options.accessKey
+    const credential = (this.credential = options.accessKey
       ? new Credential(
           new CredentialConfig({ type: 'access_key', accessKeyId: options.accessKey.id, accessKeySecret: options.accessKey.secret }),
         )
-      : new Credential(); // default chain: env vars, profile, RAM role, ECS metadata, OIDC
+      : new Credential()); // default chain: env vars, profile, RAM role, ECS metadata, OIDC
     this.api = new OpenApi(
       new $OpenApiUtil.Config({
         credential,
@@ -102,13 +136,41 @@ export class CccClient implements ReportSource {
     this.breaker.on('close', () => options.onCircuitChange?.('closed'));
   }
 
+  /**
+   * Resolves the credential chain once, so that a misconfigured source (a profile that does not
+   * exist, a file without a secret, a role that cannot be assumed) is reported at start instead
+   * of as the first caller's UPSTREAM_AUTH. The reason is the library's own, with any secret
+   * value the environment holds cut out; the caller logs it.
+   */
+  async checkCredentials(timeoutMs = 5_000): Promise<{ ok: true; provider: string } | { ok: false; reason: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the credential chain within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const resolved = await Promise.race([this.credential.getCredential(), timeout]);
+      if (!resolved.accessKeyId || !resolved.accessKeySecret) return { ok: false, reason: 'the credential chain returned no AccessKey pair' };
+      return { ok: true, provider: resolved.providerName ?? resolved.type ?? 'unknown' };
+    } catch (error) {
+      return { ok: false, reason: redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 1_000) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   shutdown(): void {
     this.breaker.shutdown();
   }
 
-  async listIntervalInstanceReport(query: ReportQuery): Promise<ReportAnswer> {
+  /**
+   * One call, retried with backoff: an outage up to `maxAttempts` attempts, throttling as long as
+   * the deadline leaves room for another attempt (throttling is not an outage: waiting it out is
+   * the cure). `feedback` hears of every throttled attempt, so the caller can slow down too.
+   */
+  async listIntervalInstanceReport(query: ReportQuery, feedback?: ReportCallFeedback): Promise<ReportAnswer> {
     const maxAttempts = this.options.maxAttempts ?? 3;
     const deadline = performance.now() + (this.options.deadlineMs ?? this.options.timeoutMs * maxAttempts);
+    let throttledAttempts = 0;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
@@ -122,21 +184,28 @@ export class CccClient implements ReportSource {
         const circuit = isOpenCircuit(raw) ? (this.breaker.opened ? 'open' : 'half-open') : undefined;
         const error = circuit ? circuitRejection(circuit) : toGatewayError(raw);
         this.options.onAttempt?.({ query, attempt, durationMs: performance.now() - started, error });
-        if (!isRetryable(error) || attempt >= maxAttempts || circuit === 'open') throw error;
-        const pause = this.backoffMs(attempt, error);
-        // No attempt that could not finish before the deadline.
-        if (performance.now() + pause >= deadline) throw error;
+        const hint = typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : 0;
+        if (error.code === 'UPSTREAM_THROTTLED') {
+          throttledAttempts++;
+          feedback?.onThrottled(hint || undefined);
+        }
+        const outageAttempts = attempt - throttledAttempts;
+        if (!isRetryable(error) || (outageAttempts >= maxAttempts && error.code !== 'UPSTREAM_THROTTLED') || circuit === 'open') throw error;
+        // A jittered pause is cut to leave the next attempt half the time left; a hint is not.
+        const left = deadline - performance.now();
+        const pause = Math.max(hint, Math.min(this.backoffMs(attempt), left / 2));
+        // No attempt that could not finish before the deadline (nor one cut so short that its
+        // own timeout would count as an outage).
+        if (left - pause < Math.min(MIN_ATTEMPT_MS, this.options.timeoutMs)) throw error;
         await sleep(pause);
       }
     }
   }
 
-  /** Exponential backoff with full jitter, never shorter than upstream's retry-after hint. */
-  private backoffMs(attempt: number, error: GatewayError): number {
+  /** Capped exponential backoff with full jitter (upstream's retry-after hint is applied on top). */
+  private backoffMs(attempt: number): number {
     const base = this.options.retryBaseDelayMs ?? 100;
-    const jittered = Math.random() * base * 2 ** (attempt - 1);
-    const hint = typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : 0;
-    return Math.max(jittered, hint);
+    return Math.random() * Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(attempt - 1, 30));
   }
 
   private async callOnce(query: ReportQuery, timeoutMs: number): Promise<ReportAnswer> {
@@ -151,7 +220,21 @@ export class CccClient implements ReportSource {
     const runtime =
       timeoutMs >= this.options.timeoutMs ? this.runtime : new $dara.RuntimeOptions({ readTimeout: timeoutMs, connectTimeout: timeoutMs });
     const response = await this.api.callApi(this.params, request, runtime);
-    return normalizeReportBody(response?.body);
+    // The whole answer is validated before anything from it can be stored or served.
+    let answer: ReportAnswer;
+    try {
+      answer = normalizeReportBody(response?.body, query);
+    } catch (error) {
+      if (error instanceof MalformedUpstreamAnswer) {
+        this.options.onMalformedAnswer?.({ query, upstreamRequestId: error.details.upstreamRequestId as string | undefined, problem: error.problem, offending: error.offending });
+      }
+      throw error;
+    }
+    if (this.options.onAnswerAnomalies) {
+      const findings = findRollupAnomalies(answer.buckets);
+      if (findings.length > 0) this.options.onAnswerAnomalies({ query, upstreamRequestId: answer.requestId, findings });
+    }
+    return answer;
   }
 }
 
@@ -163,4 +246,14 @@ function circuitRejection(circuit: 'open' | 'half-open'): GatewayError {
   return new GatewayError('UPSTREAM_UNAVAILABLE', 'The call center service is unavailable (circuit open after repeated failures); try again shortly', {
     circuit,
   });
+}
+
+/** Values that must never reach a log, whatever a library puts into its messages. */
+function redactSecrets(text: string): string {
+  let out = text;
+  for (const name of ['ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'ALIBABA_CLOUD_OIDC_TOKEN_FILE_CONTENT']) {
+    const value = process.env[name];
+    if (value && value.length >= 4) out = out.split(value).join('[redacted]');
+  }
+  return out;
 }

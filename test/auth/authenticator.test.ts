@@ -1,7 +1,8 @@
 
 import { parseAuthConfig } from '../../src/server/auth/authConfig';
 import { createAuthenticator, type Authenticator } from '../../src/server/auth/Authenticator';
-import { base64url, gatewayError, NOW_S, SECRET, sign, unsignedToken } from './tokens';
+import { SignJWT } from 'jose';
+import { base64url, gatewayError, NOW_S, SECRET, SECRET_BYTES, sign, unsignedToken } from './tokens';
 
 const ISSUER = 'https://idp.example';
 const AUDIENCE = 'ccc-report-gateway';
@@ -86,6 +87,40 @@ describe('HS256 bearer tokens', () => {
   it('a token without sub still authenticates, as "unknown"', async () => {
     const principal = await authenticator().authenticate(`Bearer ${await sign({ sub: undefined, ccc_instances: ['ccc-a'] })}`);
     expect(principal.subject).toBe('unknown');
+  });
+
+  it('gives each token without sub its own caller identity, and tokens with one their subject', async () => {
+    const auth = authenticator();
+    const first = await auth.authenticate(`Bearer ${await sign({ sub: undefined, ccc_instances: ['ccc-a'] })}`);
+    const second = await auth.authenticate(`Bearer ${await sign({ sub: undefined, ccc_instances: ['ccc-b'] })}`);
+    expect(first.callerKey).toMatch(/^token:[0-9a-f]{32}$/);
+    expect(second.callerKey).toMatch(/^token:[0-9a-f]{32}$/);
+    expect(first.callerKey).not.toBe(second.callerKey);
+    const named = await auth.authenticate(`Bearer ${await sign({ ccc_instances: ['ccc-a'] })}`);
+    expect(named.callerKey).toBe('sub:svc-reporting');
+  });
+
+  it('rejects a token issued in the future beyond the clock tolerance', async () => {
+    const issuedAt = (offsetSeconds: number) =>
+      new SignJWT({ sub: 'svc-reporting' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuedAt(NOW_S() + offsetSeconds)
+        .setExpirationTime(NOW_S() + 7200)
+        .sign(SECRET_BYTES);
+    const auth = authenticator();
+    expect(await rejected(auth, await issuedAt(3600))).toBe('invalid bearer token: issued in the future');
+    // 10 s ahead is within the default 30 s tolerance: clocks drift.
+    await expect(auth.authenticate(`Bearer ${await issuedAt(10)}`)).resolves.toBeDefined();
+    const strict = authenticator({ AUTH_CLOCK_TOLERANCE_S: '0' });
+    expect(await rejected(strict, await issuedAt(10))).toBe('invalid bearer token: issued in the future');
+  });
+
+  it('grants debug extensions only to a token whose gateway_debug claim is exactly true', async () => {
+    const auth = authenticator();
+    expect((await auth.authenticate(`Bearer ${await sign({ gateway_debug: true })}`)).debug).toBe(true);
+    for (const claim of ['true', 1, 'yes', undefined]) {
+      expect((await auth.authenticate(`Bearer ${await sign({ gateway_debug: claim as never })}`)).debug).toBe(false);
+    }
   });
 
   it('accepts the scheme in any case', async () => {

@@ -8,9 +8,14 @@
  */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 
-/** 0000-01-01 .. 9999-12-31: anything outside is a typo, not a report range. */
-const MIN_MS = -62_167_219_200_000;
+/** 9999-12-31: anything later is a typo, not a report range. */
 const MAX_MS = 253_402_300_799_999;
+/**
+ * Below 1e11 ms (1973-03-03) a number is almost surely epoch *seconds* (1e11 s is in the year
+ * 5138): a range "from 1970" would be silently clamped to upstream's 180 days or rejected later
+ * with a confusing message, so it is rejected here, saying what was probably meant.
+ */
+const MIN_PLAUSIBLE_MS = 1e11;
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 function badInput(message: string): GraphQLError {
@@ -22,7 +27,13 @@ export function parseTimestamp(value: unknown): number {
     if (!Number.isSafeInteger(value)) {
       throw badInput(`Timestamp must be an integer number of epoch milliseconds, got ${value}`);
     }
-    if (value < MIN_MS || value > MAX_MS) throw badInput(`Timestamp ${value} is out of range (years 0000 to 9999)`);
+    if (value < 0) throw badInput(`Timestamp ${value} is negative; Timestamps are epoch milliseconds since 1970-01-01T00:00:00Z`);
+    if (value < MIN_PLAUSIBLE_MS) {
+      throw badInput(
+        `Timestamp ${value} looks like epoch seconds; Timestamps are epoch milliseconds (did you mean ${value * 1000}?)`,
+      );
+    }
+    if (value > MAX_MS) throw badInput(`Timestamp ${value} is out of range (after the year 9999)`);
     return value;
   }
   if (typeof value === 'string') {
@@ -38,6 +49,7 @@ export function parseTimestamp(value: unknown): number {
     if (Number.isNaN(ms) || month < 1 || month > 12 || day < 1 || day > lastDay) {
       throw badInput(`Timestamp "${value.slice(0, 64)}" is not a valid date-time`);
     }
+    if (ms < MIN_PLAUSIBLE_MS) throw badInput(`Timestamp "${value.slice(0, 64)}" is before 1973-03-03, earlier than any report`);
     return parseTimestamp(ms);
   }
   throw badInput(`Timestamp must be epoch milliseconds (integer) or an ISO-8601 string with offset, got ${typeof value}`);

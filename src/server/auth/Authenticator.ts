@@ -17,11 +17,11 @@
  * (HS256) is not worth a cache that must get expiry, key rotation and memory bounds right; an
  * ES256-heavy deployment at CPU saturation is where one would start to pay off.
  */
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { GatewayError } from '../../reports/errors';
 import type { AuthConfig, JwtKeySource } from './authConfig';
-import { ANONYMOUS, createPrincipal, instancesFromClaim, type Principal } from './principal';
+import { ANONYMOUS, createPrincipal, DEBUG_CLAIM, instancesFromClaim, type Principal } from './principal';
 
 export interface Authenticator {
   /** Resolves the caller; rejects with GatewayError UNAUTHENTICATED, or a plain Error when the keys cannot be had. */
@@ -49,8 +49,19 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       } catch (e) {
         throw verificationFailure(e, config.key);
       }
-      const subject = typeof payload.sub === 'string' && payload.sub ? payload.sub : 'unknown';
-      return createPrincipal(subject, instancesFromClaim(payload[config.instancesClaim]));
+      // jose checks a future `iat` only together with maxTokenAge: a token "issued" tomorrow is
+      // a forged or broken clock, and is refused like a future `nbf`.
+      if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + config.clockToleranceSeconds) {
+        throw new GatewayError('UNAUTHENTICATED', `invalid bearer token: ${CLAIM_FAULTS.iat}`);
+      }
+      const hasSubject = typeof payload.sub === 'string' && payload.sub !== '';
+      const subject = hasSubject ? (payload.sub as string) : 'unknown';
+      // Without `sub`, the token itself is the identity (a digest: the token never leaves here).
+      const callerKey = hasSubject ? `sub:${subject}` : `token:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
+      return createPrincipal(subject, instancesFromClaim(payload[config.instancesClaim]), {
+        callerKey,
+        debug: payload[DEBUG_CLAIM] === true,
+      });
     },
   };
 }

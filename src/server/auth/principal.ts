@@ -10,19 +10,37 @@ export interface Principal {
   readonly subject: string;
   /** `*`: every instance. Otherwise exactly these instance ids (case-sensitive, as upstream). */
   readonly instances: '*' | ReadonlySet<string>;
+  /**
+   * Who this caller is for per-caller limits (rate limit, upstream budget, fair queueing):
+   * `sub:<sub>`, or for a token without `sub` a digest of the token itself, so that sub-less
+   * tokens never share one bucket (one noisy client would otherwise throttle all the others).
+   * Absent when authentication is off: the client address identifies the caller then.
+   */
+  readonly callerKey?: string;
+  /** The token carries `gateway_debug: true`: `x-gateway-debug` works for it even in production. */
+  readonly debug: boolean;
   canRead(instanceId: string): boolean;
 }
 
-export function createPrincipal(subject: string, instances: '*' | ReadonlySet<string>): Principal {
+export function createPrincipal(
+  subject: string,
+  instances: '*' | ReadonlySet<string>,
+  extra: { callerKey?: string; debug?: boolean } = {},
+): Principal {
   return Object.freeze({
     subject,
     instances,
+    callerKey: extra.callerKey,
+    debug: extra.debug ?? false,
     canRead: instances === '*' ? () => true : (instanceId: string) => instances.has(instanceId),
   });
 }
 
 /** AUTH_MODE=off: everything is readable, as it was before authentication existed. */
 export const ANONYMOUS: Principal = createPrincipal('anonymous', '*');
+
+/** The claim that lets one token see `extensions.gateway` where the explorer is off (production). */
+export const DEBUG_CLAIM = 'gateway_debug';
 
 /**
  * The instances claim, in the shapes identity providers produce:
