@@ -7,7 +7,6 @@
  * details, and nothing here ever includes credentials.
  */
 import { GatewayError, type GatewayErrorCode } from '../reports/errors';
-import { MalformedUpstreamAnswer } from './normalizeReport';
 
 interface AliyunErrorShape {
   code?: string;
@@ -41,6 +40,7 @@ const FRIENDLY: Record<GatewayErrorCode, string> = {
   FORBIDDEN: 'Forbidden',
   UNAUTHENTICATED: 'Unauthenticated',
   OPERATION_TOO_EXPENSIVE: 'Operation too expensive',
+  RATE_LIMITED: 'Rate limit exceeded',
   UPSTREAM_THROTTLED: 'The call center service is throttling requests; try again shortly',
   UPSTREAM_UNAVAILABLE: 'The call center service is unavailable; try again shortly',
   UPSTREAM_AUTH: 'The gateway could not authenticate to the call center service (check its AccessKey configuration)',
@@ -48,10 +48,8 @@ const FRIENDLY: Record<GatewayErrorCode, string> = {
 };
 
 export function toGatewayError(error: unknown): GatewayError {
+  // Includes MalformedUpstreamAnswer: an UPSTREAM_ERROR with upstream's RequestId, not retried.
   if (error instanceof GatewayError) return error;
-  if (error instanceof MalformedUpstreamAnswer) {
-    return new GatewayError('UPSTREAM_ERROR', error.message);
-  }
   const e = (error ?? {}) as AliyunErrorShape & { name?: string; message?: string };
   if (typeof e.code === 'string' && (e.statusCode !== undefined || e.data)) {
     const code = classifyUpstreamCode(e.code, e.statusCode);

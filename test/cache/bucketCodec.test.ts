@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { BucketDecodeError, CODEC_VERSION, decodeBucket, EMPTY_BUCKET, encodeBucket } from '../../src/cache/bucketCodec';
 import { METRIC_GROUPS, METRICS, type MetricDefinition, type MetricGroup, type ReportBucket } from '../../src/reports/metrics';
-import { normalizeReportBody } from '../../src/upstream/normalizeReport';
+import { normalizeBucket } from '../../src/upstream/normalizeReport';
 import { SEED_JSON_TEXT } from '../helpers/seed';
 
 const STATS_TIME = Date.UTC(2025, 2, 3, 10);
@@ -93,7 +93,7 @@ describe('bucketCodec', () => {
   });
 
   it('round-trips the API document example (averages rounded up by upstream)', () => {
-    const [seedBucket] = normalizeReportBody(JSON.parse(SEED_JSON_TEXT)).buckets;
+    const seedBucket = normalizeBucket(JSON.parse(SEED_JSON_TEXT).Data[0]);
     const decoded = roundTrip(seedBucket);
     expect(decoded).toEqual(seedBucket);
     // Almost all zeros and small integers: one character each.

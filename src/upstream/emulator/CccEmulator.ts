@@ -19,7 +19,7 @@ import { injectedFailure } from './failureInjection';
 import { BodyTooLargeError, readRequest, ReceivedRequest } from './httpRequest';
 import { CccEmulatorOptions, isKnownInstance, resolveOptions } from './options';
 import { reportBuckets } from './reportBuckets';
-import { parseReportRequest } from './reportRequest';
+import { parseReportRequest, type ReportRequest } from './reportRequest';
 import { numbersToStrings, reportSuccessBody } from './responseBody';
 import { clearStats, emptyStats, EmulatorStats, recordCall } from './stats';
 
@@ -31,6 +31,8 @@ interface Answer {
   body: unknown;
   code: string;
   buckets: number;
+  /** The parsed parameters of a success. */
+  request?: ReportRequest;
 }
 
 export class CccEmulator {
@@ -141,7 +143,8 @@ export class CccEmulator {
     // arrived, whatever the simulation itself took (a fixed-latency upstream, as benchmarks assume).
     const remaining = options.latencyMs - (performance.now() - arrivedAtWall);
     if (remaining > 0) await sleep(remaining);
-    const body = options.numbersAsStrings && answer.code === 'OK' ? numbersToStrings(answer.body) : answer.body;
+    let body = options.numbersAsStrings && answer.code === 'OK' ? numbersToStrings(answer.body) : answer.body;
+    if (options.transformAnswer && answer.request) body = options.transformAnswer(body, answer.request);
     send(res, answer.status, body, { 'x-acs-request-id': requestId });
   }
 
@@ -166,7 +169,7 @@ export class CccEmulator {
       instanceExists: (instanceId) => isKnownInstance(options, instanceId),
     });
     const buckets = reportBuckets(request, { now, timeZone: options.timeZone, averageRounding: options.averageRounding });
-    return { status: 200, body: reportSuccessBody(requestId, buckets), code: 'OK', buckets: buckets.length };
+    return { status: 200, body: reportSuccessBody(requestId, buckets), code: 'OK', buckets: buckets.length, request };
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { InjectedFailureCode } from './apiErrors';
 import type { AverageRounding } from '../simulator/computeMetrics';
+import type { ReportRequest } from './reportRequest';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../simulator/calendar';
 
 export interface FailureInjection {
@@ -38,6 +39,12 @@ export interface CccEmulatorOptions {
   rejectReusedNonces: boolean;
   /** Most recent calls kept in `stats.log`. */
   maxLogEntries: number;
+  /**
+   * Tests only: rewrites a success body just before it is sent (after `numbersAsStrings`), to
+   * play an upstream that answers wrongly through the real signed client path. Not settable
+   * through the control endpoints.
+   */
+  transformAnswer?: (body: unknown, request: ReportRequest) => unknown;
 }
 
 export const DEFAULT_ACCESS_KEY_ID = 'emulator-access-key-id';
