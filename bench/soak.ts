@@ -16,8 +16,9 @@
  *
  * Faults, on a schedule relative to SOAK_SECONDS (T):
  *  - emulator failures toggled through `POST /__emulator/options`: 30% `Throttling.User` +
- *    `ServiceUnavailable` during [0.08T, 0.22T) and [0.75T, 0.90T), a full outage (100%
- *    `ServiceUnavailable`) during [0.40T, 0.62T), none otherwise;
+ *    `ServiceUnavailable` during [0.08T, 0.22T), a full outage (100% `ServiceUnavailable`) during
+ *    [0.40T, 0.62T), 30% `Throttling.User` alone during [0.75T, 0.90T) (`throttling30%`: throttling
+ *    is not an outage, so this phase must end with 0 failed operations), none otherwise;
  *  - Redis stopped at 0.25T and restarted at 0.35T (skipped with an external REDIS_URL).
  *
  * Output: operations served, errors by code (overall and per phase: an operation counts in the
@@ -60,15 +61,15 @@ interface Phase {
 }
 
 /** Fault phases in seconds from the start of the load. */
-function schedule(total: number): { failures: (Phase & { rate: number })[]; redis: Phase } {
+function schedule(total: number): { failures: (Phase & { rate: number; codes: string[] })[]; redis: Phase } {
   const at = (f: number) => f * total;
   return {
     failures: [
-      { name: 'faults30%-a', from: at(0.08), to: at(0.22), rate: 0.3 },
+      { name: 'faults30%', from: at(0.08), to: at(0.22), rate: 0.3, codes: ['Throttling.User', 'ServiceUnavailable'] },
       // Long enough for the breaker to open under this mix (more than half of the attempts
       // in its 10 s rolling window must fail).
-      { name: 'upstreamDown', from: at(0.4), to: at(0.62), rate: 1 },
-      { name: 'faults30%-b', from: at(0.75), to: at(0.9), rate: 0.3 },
+      { name: 'upstreamDown', from: at(0.4), to: at(0.62), rate: 1, codes: ['ServiceUnavailable'] },
+      { name: 'throttling30%', from: at(0.75), to: at(0.9), rate: 0.3, codes: ['Throttling.User'] },
     ],
     redis: { name: 'redisDown', from: at(0.25), to: at(0.35) },
   };
@@ -119,6 +120,8 @@ async function gatewayMetrics(origin: string) {
       samples.filter((s) => s.name === 'ccc_gateway_cache_lookups_total').map((s) => [`${s.labels.tier}:${s.labels.result}`, s.value]),
     ),
     rateLimited: sum('ccc_gateway_rate_limited_total'),
+    upstreamThrottled: sum('ccc_gateway_upstream_throttled_total'),
+    upstreamConcurrencyLimit: sum('ccc_gateway_upstream_concurrency_limit'),
     /** Buckets fetched and written to the in-process tier (what its LRU holds, before eviction). */
     cacheWrites: by('ccc_gateway_cache_writes_total', 'kind'),
   };
@@ -217,16 +220,16 @@ async function main(): Promise<void> {
     note(event);
   };
   const driver = (async () => {
-    let currentFailureRate = 0;
+    let currentFailurePhase = 'calm';
     let redisState: 'up' | 'down' | 'back' = 'up';
     while (elapsed() < SECONDS) {
       const now = elapsed();
       const phase = plan.failures.find((p) => now >= p.from && now < p.to);
       const rate = phase?.rate ?? 0;
-      if (rate !== currentFailureRate) {
-        await emulatorControl(emulator.url, 'options', { failures: { rate, codes: ['Throttling.User', 'ServiceUnavailable'].slice(rate === 1 ? 1 : 0), seed: 7 } });
-        currentFailureRate = rate;
-        apply(phase?.name ?? 'calm', `upstream failures ${Math.round(rate * 100)}%`);
+      if ((phase?.name ?? 'calm') !== currentFailurePhase) {
+        await emulatorControl(emulator.url, 'options', { failures: { rate, codes: phase?.codes ?? ['ServiceUnavailable'], seed: 7 } });
+        currentFailurePhase = phase?.name ?? 'calm';
+        apply(currentFailurePhase, `upstream failures ${Math.round(rate * 100)}%${phase ? ` ${phase.codes.join(' + ')}` : ''}`);
       }
       if (!redis.external && redisState === 'up' && now >= plan.redis.from) {
         await redis.stop();
@@ -243,12 +246,12 @@ async function main(): Promise<void> {
   })();
 
   // Memory of the gateway, every tenth of the run.
-  const memory: { atSeconds: number; rssMiB: number; heapUsedMiB: number }[] = [];
+  const memory: { atSeconds: number; rssMiB: number; heapUsedMiB: number; upstreamConcurrencyLimit: number }[] = [];
   const memorySampler = (async () => {
     while (elapsed() < SECONDS) {
       await new Promise((resolve) => setTimeout(resolve, (SECONDS * 1000) / 10));
       const m = await gatewayMetrics(origin).catch(() => undefined);
-      if (m) memory.push({ atSeconds: +elapsed().toFixed(1), rssMiB: m.rssMiB, heapUsedMiB: m.heapUsedMiB });
+      if (m) memory.push({ atSeconds: +elapsed().toFixed(1), rssMiB: m.rssMiB, heapUsedMiB: m.heapUsedMiB, upstreamConcurrencyLimit: m.upstreamConcurrencyLimit });
     }
   })();
 
@@ -339,6 +342,8 @@ async function main(): Promise<void> {
             redisHealthyAtEnd: after.redisHealthy,
             cacheLookups: after.cacheLookups,
             rateLimited: after.rateLimited,
+            upstreamThrottled: after.upstreamThrottled,
+            upstreamConcurrencyLimitAtEnd: after.upstreamConcurrencyLimit,
             cacheWrites: after.cacheWrites,
           },
           readyzAtEnd: finalReadyz.status,

@@ -3,14 +3,17 @@
  * calls.
  *
  * One pipeline lives for the whole process (it owns the cache tiers, the in-flight table and the
- * upstream concurrency cap); each GraphQL operation gets its own DataLoader from `createLoader`,
- * so every range an operation asks for (aliases, `_entities`, nested entities) lands in one batch.
+ * upstream scheduler); each GraphQL operation gets its own DataLoader from `createLoader`, with
+ * its caller's key, so every range an operation asks for (aliases, `_entities`, nested entities)
+ * lands in one batch.
  *
  * A batch:
  *  1. lists the buckets every key covers, deduplicated per series;
  *  2. reads them from the in-process tier, then the shared tier (Redis) in one round trip;
  *  3. joins upstream calls already in flight for any still missing (cross-request single-flight);
- *  4. plans the fewest upstream calls for the rest and runs them under the concurrency cap;
+ *  4. plans the fewest upstream calls for the rest, spends the caller's budget of upstream calls
+ *     on them (beyond it they fail with RATE_LIMITED), and runs them through the fair, adaptive
+ *     UpstreamScheduler (per-caller queues, round robin over the concurrency cap);
  *  5. slices the buckets back per key.
  *
  * Nothing is stored as final unless the bucket was closed and settled *before* the upstream call
@@ -18,13 +21,14 @@
  * gets an error, never a silently short series.
  */
 import DataLoader from 'dataloader';
-import pLimit from 'p-limit';
 import type { ReportSource } from '../upstream/ReportSource';
 import { canLease, type BucketStore, type BucketWrite, type UpstreamLease } from './BucketStore';
 import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket, type UpstreamInterval } from './buckets';
 import { GatewayError } from './errors';
 import { bucketStart, bucketStartsInRange } from './intervals';
-import { planUpstreamCalls, type UpstreamCall, type UpstreamLimits } from './planner';
+import { planUpstreamCalls, type Plan, type UpstreamCall, type UpstreamLimits } from './planner';
+import { upstreamBudgetExceeded, type UpstreamCallBudget } from './UpstreamCallBudget';
+import { UpstreamScheduler } from './UpstreamScheduler';
 import type { MemoryBucketStore } from '../cache/MemoryBucketStore';
 
 /** A range of one series: the buckets overlapping [start, end). */
@@ -42,7 +46,12 @@ export interface ReportPipelineOptions {
   now: () => number;
   settleDelayMs: number;
   openTtlMs: number;
+  /** Most upstream calls in flight; ignored when `scheduler` is given (it has its own). */
   upstreamConcurrency: number;
+  /** Fair, adaptive admission of upstream calls; by default one of `upstreamConcurrency` slots. */
+  scheduler?: UpstreamScheduler;
+  /** Per-caller budget of new upstream calls; none: unlimited. */
+  upstreamBudget?: UpstreamCallBudget;
   limits?: UpstreamLimits;
   /** False: no cache at all, every operation goes upstream (a baseline for benchmarks, and for debugging). */
   cacheEnabled?: boolean;
@@ -82,13 +91,18 @@ export class PipelineTrace {
 
 type CallResult = Map<number, StoredBucket>;
 
+/** The caller of operations that do not say who they are for (benchmarks, unit tests). */
+export const UNNAMED_CALLER = 'unnamed';
+
 export class ReportPipeline {
   /** bucketId -> the upstream call that will deliver it. */
   private readonly inFlight = new Map<string, Promise<CallResult>>();
-  private readonly limit: ReturnType<typeof pLimit>;
+  /** Each flight's place in the scheduler's queues, so that joining callers queue it too. */
+  private readonly flightCallers = new WeakMap<Promise<CallResult>, { shareWith(callerKey: string): void }>();
+  readonly scheduler: UpstreamScheduler;
 
   constructor(private readonly options: ReportPipelineOptions) {
-    this.limit = pLimit(options.upstreamConcurrency);
+    this.scheduler = options.scheduler ?? new UpstreamScheduler({ maxConcurrency: options.upstreamConcurrency });
   }
 
   /**
@@ -101,13 +115,14 @@ export class ReportPipeline {
   }
 
 
-  createLoader(trace = new PipelineTrace()): DataLoader<BucketRangeKey, BucketSlot[], string> {
-    return new DataLoader((keys) => this.loadRanges(keys, trace), {
+  /** One operation's loader; `callerKey` decides whose queue and budget its upstream calls use. */
+  createLoader(trace = new PipelineTrace(), callerKey = UNNAMED_CALLER): DataLoader<BucketRangeKey, BucketSlot[], string> {
+    return new DataLoader((keys) => this.loadRanges(keys, trace, callerKey), {
       cacheKeyFn: (key) => `${seriesId(key)}|${key.start}|${key.end}`,
     });
   }
 
-  async loadRanges(keys: readonly BucketRangeKey[], trace = new PipelineTrace()): Promise<(BucketSlot[] | Error)[]> {
+  async loadRanges(keys: readonly BucketRangeKey[], trace = new PipelineTrace(), callerKey = UNNAMED_CALLER): Promise<(BucketSlot[] | Error)[]> {
     trace.batches++;
     trace.batchSizes.push(keys.length);
     const now = this.options.now();
@@ -177,42 +192,72 @@ export class ReportPipeline {
     // 3. Calls in flight, or just finished while we awaited the shared tier (they wrote the
     //    in-process tier in the same tick they left the in-flight table).
     const waits = new Map<string, Promise<CallResult>>();
-    const toPlan = new Map<string, { series: BucketSeries; starts: number[] }>();
-    for (const ref of misses) {
-      const value = cacheEnabled ? this.options.memory.getById(ref.id) : undefined;
-      if (usable(ref, value)) {
-        found.set(ref.id, value!);
-        continue;
-      }
-      const flight = this.inFlight.get(ref.id);
-      if (flight) {
-        waits.set(ref.id, flight);
-        trace.joinedInFlight++;
-        continue;
-      }
-      const sid = seriesId(ref.series);
-      const group = toPlan.get(sid) ?? { series: ref.series, starts: [] };
-      group.starts.push(ref.statsTime);
-      toPlan.set(sid, group);
-    }
-
-    // 4. Plan and start the missing calls.
     const failed = new Map<string, Error>();
-    for (const { series, starts } of toPlan.values()) {
-      const plan = planUpstreamCalls({
-        instanceId: series.instanceId,
-        interval: series.interval,
-        zone: series.zone,
-        missing: starts,
-        now,
-        limits: this.options.limits,
-      });
-      if (plan.beyondRetention.length > 0) {
-        const error = beyondRetentionError(series, plan.beyondRetention);
-        for (const statsTime of plan.beyondRetention) failed.set(bucketId(series, statsTime), error);
+    const joinOrGroup = (refs: readonly { id: string; series: BucketSeries; statsTime: number }[]) => {
+      const toPlan = new Map<string, { series: BucketSeries; starts: number[] }>();
+      for (const ref of refs) {
+        const value = cacheEnabled ? this.options.memory.getById(ref.id) : undefined;
+        if (usable(ref, value)) {
+          found.set(ref.id, value!);
+          continue;
+        }
+        const flight = this.inFlight.get(ref.id);
+        if (flight) {
+          waits.set(ref.id, flight);
+          trace.joinedInFlight++;
+          // Still queued: it is this caller's call too, so it gets this caller's turn as well.
+          this.flightCallers.get(flight)?.shareWith(callerKey);
+          continue;
+        }
+        const sid = seriesId(ref.series);
+        const group = toPlan.get(sid) ?? { series: ref.series, starts: [] };
+        group.starts.push(ref.statsTime);
+        toPlan.set(sid, group);
       }
+      return toPlan;
+    };
+    const planAll = (toPlan: ReturnType<typeof joinOrGroup>) => {
+      const plans: { series: BucketSeries; plan: Plan }[] = [];
+      for (const { series, starts } of toPlan.values()) {
+        const plan = planUpstreamCalls({
+          instanceId: series.instanceId,
+          interval: series.interval,
+          zone: series.zone,
+          missing: starts,
+          now,
+          limits: this.options.limits,
+        });
+        if (plan.beyondRetention.length > 0) {
+          const error = beyondRetentionError(series, plan.beyondRetention);
+          for (const statsTime of plan.beyondRetention) failed.set(bucketId(series, statsTime), error);
+        }
+        plans.push({ series, plan });
+      }
+      return plans;
+    };
+
+    // 4. Plan the missing calls, spend the caller's budget on them, and start them.
+    let plans = planAll(joinOrGroup(misses));
+    const budget = this.options.upstreamBudget;
+    const newCalls = plans.reduce((n, { plan }) => n + plan.calls.length, 0);
+    if (budget && newCalls > 0) {
+      const decision = await budget.spend(callerKey, newCalls);
+      const planned = plans.flatMap(({ series, plan }) =>
+        plan.calls.flatMap((call) => call.bucketStarts.map((statsTime) => ({ id: bucketId(series, statsTime), series, statsTime }))),
+      );
+      if (!decision.allowed) {
+        // Only what needs new calls fails: cached and joined buckets are served all the same.
+        const error = upstreamBudgetExceeded(budget, newCalls, decision.retryAfterMs);
+        for (const ref of planned) failed.set(ref.id, error);
+        plans = [];
+      } else {
+        // While the budget answered, other operations may have fetched or started some of these.
+        plans = planAll(joinOrGroup(planned));
+      }
+    }
+    for (const { series, plan } of plans) {
       for (const call of plan.calls) {
-        const flight = this.startCall(series, call, trace);
+        const flight = this.startCall(series, call, trace, callerKey);
         for (const statsTime of call.bucketStarts) waits.set(bucketId(series, statsTime), flight);
       }
     }
@@ -306,10 +351,14 @@ export class ReportPipeline {
   }
 
   /** Starts one upstream call and registers it in the in-flight table for each of its buckets. */
-  private startCall(series: BucketSeries, call: UpstreamCall, trace: PipelineTrace): Promise<CallResult> {
+  private startCall(series: BucketSeries, call: UpstreamCall, trace: PipelineTrace, callerKey: string): Promise<CallResult> {
     trace.upstreamCalls++;
     trace.upstreamBuckets += call.bucketStarts.length;
     const ids = call.bucketStarts.map((statsTime) => bucketId(series, statsTime));
+    // Callers that join this flight before it is queued (it waits for a lease first).
+    const joiners = new Set<string>();
+    let scheduled: { shareWith(callerKey: string): void } | undefined;
+    const sharing = { shareWith: (other: string) => (scheduled ? scheduled.shareWith(other) : joiners.add(other)) };
     // Only the upstream call itself holds a concurrency slot: decoding, caching and the lease
     // round trips happen outside it, so the next call starts as soon as an answer arrives.
     const fetchAndStore = async (): Promise<CallResult> => {
@@ -325,14 +374,11 @@ export class ReportPipeline {
       const sentAt = this.options.now();
       let answer;
       try {
-        answer = await this.limit(() =>
-          this.options.source.listIntervalInstanceReport({
-            instanceId: series.instanceId,
-            interval: series.interval,
-            startTime: call.startTime,
-            endTime: call.endTime,
-          }),
-        );
+        const query = { instanceId: series.instanceId, interval: series.interval, startTime: call.startTime, endTime: call.endTime };
+        const queued = this.scheduler.schedule(callerKey, (feedback) => this.options.source.listIntervalInstanceReport(query, feedback));
+        scheduled = queued;
+        for (const other of joiners) queued.shareWith(other);
+        answer = await queued.result;
       } catch (error) {
         if (holdsLease) await this.releaseLease(series, call, trace);
         throw error;
@@ -372,6 +418,7 @@ export class ReportPipeline {
       return result;
     };
     const flight = fetchAndStore();
+    this.flightCallers.set(flight, sharing);
     for (const id of ids) this.inFlight.set(id, flight);
     flight.catch(() => {
       for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);

@@ -11,6 +11,8 @@ export type GatewayErrorCode =
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
   | 'OPERATION_TOO_EXPENSIVE'
+  /** The caller's budget (of upstream calls per minute) is spent; `retryAfterMs` says when it refills. */
+  | 'RATE_LIMITED'
   | 'UPSTREAM_THROTTLED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_AUTH'

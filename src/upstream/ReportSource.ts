@@ -16,7 +16,12 @@ export interface ReportAnswer {
   requestId?: string;
 }
 
+/** What a source tells its caller while a call runs: each throttled attempt (to slow down). */
+export interface ReportCallFeedback {
+  onThrottled(retryAfterMs?: number): void;
+}
+
 /** Where reports come from: the Alibaba Cloud client, or a fake in unit tests. */
 export interface ReportSource {
-  listIntervalInstanceReport(query: ReportQuery): Promise<ReportAnswer>;
+  listIntervalInstanceReport(query: ReportQuery, feedback?: ReportCallFeedback): Promise<ReportAnswer>;
 }
