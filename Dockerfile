@@ -5,6 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts ./scripts
+# tsc, then GraphQL Playground's prebuilt bundle copied from its devDependency into dist/vendor.
 RUN npm run build
 
 FROM node:20-bookworm-slim
@@ -12,6 +14,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
+# dist/ holds the compiled gateway and dist/vendor (Playground's bundle; its package is dev-only).
 COPY --from=build /app/dist ./dist
 # Example operations preloaded in the explorer (when EXPLORER=true).
 COPY schema ./schema

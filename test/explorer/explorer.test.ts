@@ -3,17 +3,16 @@
  * binary with CHROMIUM_PATH) loads GraphiQL from the gateway, runs the preloaded example, and
  * shows data. Every request the page makes is recorded: none may leave the machine.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../src/config/paths';
 import type { Gateway } from '../../src/server/createGateway';
+import { collectProblems, externalRequests, launchChromium } from '../helpers/chromium';
 import { startTestGateway } from '../helpers/gateway';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(PROJECT_ROOT, 'test', 'artifacts');
 const SCREENSHOT = join(ARTIFACTS, 'explorer.png');
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const WAIT_MS = 15_000;
 
 jest.setTimeout(60_000);
@@ -27,39 +26,15 @@ describe('explorer in headless Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install chromium) or set CHROMIUM_PATH`);
-    }
     gateway = await startTestGateway();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // A fresh context: empty storage, so GraphiQL starts from the page's example tabs.
     context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     context.on('request', (request) => requests.push(request.url()));
     context.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
     page = await context.newPage();
-    // Content-Security-Policy violations (the page allows its own origin only) are failures too.
-    // (A blocked request never shows up as a request, so listen for the violation itself.)
-    await page.addInitScript({
-      content: `document.addEventListener('securitypolicyviolation', (event) => {
-        console.error('CSP violation: ' + event.violatedDirective + ' ' + event.blockedURI);
-      });`,
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    // Errors and Content-Security-Policy violations (the page allows its own origin only) are failures too.
+    await collectProblems(page, problems);
   });
 
   afterAll(async () => {
@@ -98,12 +73,7 @@ describe('explorer in headless Chromium', () => {
 
     // Nothing left the machine: page, assets, the introspection and the query all went to the gateway.
     const origin = new URL(gateway.url).origin;
-    const external = requests.filter((url) => {
-      const parsed = new URL(url);
-      if (parsed.protocol === 'data:' || parsed.protocol === 'blob:') return false;
-      return !LOCAL_HOSTS.has(parsed.hostname);
-    });
-    expect(external).toEqual([]);
+    expect(externalRequests(requests)).toEqual([]);
     expect(requests.filter((url) => url.startsWith(`${origin}/graphql/explorer/assets/`)).length).toBeGreaterThanOrEqual(5);
     expect(requests.filter((url) => url.split('?')[0] === gateway.url).length).toBeGreaterThanOrEqual(2); // page + POSTs
     expect(problems).toEqual([]);

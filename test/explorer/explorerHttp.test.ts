@@ -2,58 +2,23 @@
  * The offline explorer over plain HTTP: which requests get the page, the assets and their
  * headers, the EXPLORER switch (with introspection), and the example variables.
  */
-import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config/config';
 import { exampleRange, exampleTabs, exampleVariables, loadExampleOperations } from '../../src/server/explorer/operations';
 import type { Gateway } from '../../src/server/createGateway';
+import { BROWSER_ACCEPT, get, linkedAssets, pageConfig } from '../helpers/explorerPage';
 import { graphql, startTestGateway } from '../helpers/gateway';
 
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const INTROSPECTION = '{ __schema { queryType { name } } }';
-
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** node:http, not fetch: fetch decompresses and sets its own Accept-Encoding. */
-function get(url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
-
-/** The asset URLs the page links, resolved against the page URL. */
-function linkedAssets(html: string, pageUrl: string): string[] {
-  return [...html.matchAll(/(?:src|href)="([^"]+)"/g)]
-    .map((m) => m[1].replace(/&#38;/g, '&'))
-    .filter((u) => !u.startsWith('data:'))
-    .map((u) => new URL(u, pageUrl).href);
-}
-
-function pageConfig(html: string): { tabs: { query: string; variables: string }[] } {
-  const match = /<script id="explorer-config" type="application\/json">(.*?)<\/script>/s.exec(html);
-  if (!match) throw new Error('no explorer config in the page');
-  return JSON.parse(match[1]);
-}
 
 describe('EXPLORER configuration', () => {
   it('is on by default, off by default in production, and EXPLORER overrides both ways', () => {
     expect(loadConfig({}).explorer).toBe(true);
     expect(loadConfig({ NODE_ENV: 'test' }).explorer).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' }).explorer).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: 'true' }).explorer).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', CCC_EMULATOR: 'true', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' }).explorer).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', CCC_EMULATOR: 'true', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: 'true' }).explorer).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development', EXPLORER: 'false' }).explorer).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: '' }).explorer).toBe(false); // empty = unset
+    expect(loadConfig({ NODE_ENV: 'production', CCC_EMULATOR: 'true', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: '' }).explorer).toBe(false); // empty = unset
   });
 
   it('rejects a value that is not a boolean, naming the variable', () => {
@@ -219,7 +184,7 @@ describe('explorer enabled (default)', () => {
 
 describe('explorer in production', () => {
   it('is off by default: no page, no assets, introspection rejected, queries still served', async () => {
-    const gateway = await startTestGateway({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' });
+    const gateway = await startTestGateway({ NODE_ENV: 'production', CCC_EMULATOR: 'true', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' });
     try {
       const page = await get(gateway.url, { accept: BROWSER_ACCEPT });
       expect(String(page.headers['content-type'])).not.toContain('text/html');
@@ -242,7 +207,7 @@ describe('explorer in production', () => {
   });
 
   it('EXPLORER=true turns the page and introspection on', async () => {
-    const gateway = await startTestGateway({ NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: 'true' });
+    const gateway = await startTestGateway({ NODE_ENV: 'production', CCC_EMULATOR: 'true', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true', EXPLORER: 'true' });
     try {
       const page = await get(gateway.url, { accept: BROWSER_ACCEPT });
       expect(page.status).toBe(200);

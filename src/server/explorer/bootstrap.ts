@@ -5,7 +5,7 @@
  *
  * It reads the page's JSON configuration (example tabs with their variables computed by the
  * server at render time) and renders GraphiQL (UMD globals `React`, `ReactDOM`, `GraphiQL`) with a
- * fetcher to the page's own URL, which is the GraphQL endpoint.
+ * fetcher to the GraphQL endpoint named there.
  *
  * Storage: GraphiQL keeps its tabs in localStorage and, on the next visit, prefers them over
  * `defaultTabs`, so the examples would keep the dates of the first visit forever. Tabs and editor
@@ -58,7 +58,9 @@ export const BOOTSTRAP_JS = String.raw`(function () {
     },
   };
 
-  var fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+  // The endpoint relative to the page: the page is also served at /graphiql, and a proxy may
+  // mount everything under a path prefix.
+  var fetcher = GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).pathname });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {

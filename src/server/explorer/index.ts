@@ -1,34 +1,42 @@
 /**
- * An explorer that works offline: GraphiQL, served with every asset by the gateway itself.
+ * Explorers that work offline: GraphiQL and GraphQL Playground, served with every asset by the
+ * gateway itself (no CDN, no outside web font).
  *
- * Why GraphiQL and not GraphQL Playground: Apollo Server's default landing page (Apollo Sandbox)
- * and the Playground page both load their JavaScript from public CDNs. Playground's React build
- * could be served locally, but its npm package cannot be installed from the registry reachable
- * here (`graphql-playground-react` depends on `redux-localstorage@^1.0.0-rc5`, which is not
- * there), and it is unmaintained. GraphiQL 3 ships a UMD build (`graphiql.min.js` +
- * `graphiql.min.css`, fonts embedded) that only needs React and ReactDOM, which ship UMD builds too.
+ * Apollo Server's own landing pages (Apollo Sandbox, its Playground plugin) load their JavaScript
+ * from public CDNs. GraphiQL 3 ships a UMD build (`graphiql.min.js` + `graphiql.min.css`, fonts
+ * embedded) that only needs React and ReactDOM, which ship UMD builds too. GraphQL Playground
+ * (unmaintained since 2020, but what many teams know) ships a prebuilt bundle; see ./playground.
  *
- * Mounted on the GraphQL path BEFORE Apollo's middleware. It answers:
- * - `GET <mount>` when the client prefers text/html (a browser) and sends no `?query=`: the page.
- *   Everything else (POST, GET with `?query=`, JSON clients) falls through to Apollo.
- * - `GET <mount>/explorer/assets/<name>`: the assets, with long cache headers when the URL
- *   carries the current `?v=`, ETags, and gzip.
+ * Mounted at the root, BEFORE Apollo's middleware. It answers:
+ * - `GET <endpoint>` when the client prefers text/html (a browser) and sends no `?query=`: the
+ *   explorer EXPLORER_UI names. Everything else (POST, GET with `?query=`, JSON clients) falls
+ *   through to Apollo.
+ * - `GET /graphiql` and `GET /playground`: each explorer, whatever EXPLORER_UI says.
+ * - `GET <endpoint>/explorer/assets/<name>`: the assets of both, with long cache headers when
+ *   the URL carries the current `?v=`, ETags, and gzip.
  * Apollo's own landing page is disabled (ApolloServerPluginLandingPageDisabled) in createGateway.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { basename } from 'node:path';
-import { AssetStore } from './assets';
+import { posix } from 'node:path';
+import { AssetStore, explorerAssets } from './assets';
 import { exampleTabs, loadExampleOperations, type ExampleOperation, EXAMPLE_INSTANCE_ID } from './operations';
 import { EXPLORER_CSP, renderExplorerPage } from './page';
+import { playgroundAssets, renderPlaygroundPage } from './playground';
 
 export const EXPLORER_ASSET_PATH = '/explorer/assets';
 
 const ONE_YEAR_S = 365 * 24 * 3600;
 
+export type ExplorerUi = 'graphiql' | 'playground';
+
 export interface ExplorerOptions {
   now: () => number;
   /** Time zone of an instance: the examples' day boundaries. */
   zoneFor: (instanceId: string) => string;
+  /** What a browser's GET on the endpoint shows (default GraphiQL). */
+  ui?: ExplorerUi;
+  /** Path of the GraphQL endpoint (default `/graphql`). */
+  endpointPath?: string;
   /** Where the example operations come from (default: `schema/operations`, read once, now). */
   operations?: ExampleOperation[];
   warn?: (message: string) => void;
@@ -45,34 +53,57 @@ export function wantsExplorerPage(req: Request): boolean {
   return req.accepts(['application/json', 'application/graphql-response+json', 'multipart/mixed', 'text/html']) === 'text/html';
 }
 
+/**
+ * `to` relative to the page at `from` (both absolute paths), so that a page keeps working behind
+ * a proxy that mounts the gateway under a path prefix: `/playground` -> `graphql`,
+ * `/playground/` -> `../graphql`, `/graphql/` -> `.`.
+ */
+export function relativeUrl(from: string, to: string): string {
+  const dir = from.endsWith('/') ? from : posix.dirname(from);
+  const relative = posix.relative(dir, to) || '.';
+  return to.endsWith('/') && !relative.endsWith('/') ? `${relative}/` : relative;
+}
+
 export function createExplorerRouter(options: ExplorerOptions): Router {
   const operations = options.operations ?? loadExampleOperations(undefined, options.warn);
-  const store = new AssetStore();
+  const endpointPath = options.endpointPath ?? '/graphql';
+  const graphiql = explorerAssets();
+  const playground = playgroundAssets();
+  if (playground.length === 0) {
+    options.warn?.('explorer: GraphQL Playground is not available (neither dist/vendor/graphql-playground-react, copied by `npm run build`, nor the graphql-playground-react package)');
+  }
+  const store = new AssetStore([...graphiql, ...playground]);
   const router = express.Router();
 
-  router.get('/', (req: Request, res: Response, next) => {
-    if (!wantsExplorerPage(req)) return next();
-    // Relative asset URLs: `/graphql` -> `graphql/explorer/assets/...`, `/graphql/` -> `explorer/assets/...`.
-    const trailingSlash = req.originalUrl.split('?')[0].endsWith('/');
-    const assetBase = `${trailingSlash ? '' : `${basename(req.baseUrl)}/`}${EXPLORER_ASSET_PATH.slice(1)}/`;
-    const html = renderExplorerPage({
-      title: 'ccc-report-gateway · GraphiQL',
-      assetBase,
-      assets: store.assets,
-      tabs: exampleTabs(operations, options.now(), options.zoneFor(EXAMPLE_INSTANCE_ID)),
-    });
-    res.status(200);
-    res.setHeader('content-type', 'text/html; charset=utf-8');
-    // The example ranges are computed per render.
-    res.setHeader('cache-control', 'no-store');
+  const sendPage = (ui: ExplorerUi) => (req: Request, res: Response) => {
+    const pagePath = req.originalUrl.split('?')[0];
+    const assetBase = relativeUrl(pagePath, `${endpointPath}${EXPLORER_ASSET_PATH}/`);
+    const endpoint = relativeUrl(pagePath, endpointPath);
+    const tabs = exampleTabs(operations, options.now(), options.zoneFor(EXAMPLE_INSTANCE_ID));
     res.setHeader('content-security-policy', EXPLORER_CSP);
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
-    res.setHeader('vary', 'accept');
+    // The example ranges are computed per render.
+    res.setHeader('cache-control', 'no-store');
+    res.vary('Accept');
+    if (ui === 'playground' && playground.length === 0) {
+      res.status(503).type('text/plain').send('GraphQL Playground is not installed here: run `npm run build` (it copies the bundle into dist/vendor), or use /graphiql.');
+      return;
+    }
+    const html =
+      ui === 'playground'
+        ? renderPlaygroundPage({ title: 'ccc-report-gateway · GraphQL Playground', assetBase, endpoint, assets: playground, tabs })
+        : renderExplorerPage({ title: 'ccc-report-gateway · GraphiQL', assetBase, endpoint, assets: graphiql, tabs });
+    res.status(200);
+    res.setHeader('content-type', 'text/html; charset=utf-8');
     res.end(html);
-  });
+  };
 
-  router.get(`${EXPLORER_ASSET_PATH}/:name`, async (req: Request, res: Response, next) => {
+  router.get(endpointPath, (req, res, next) => (wantsExplorerPage(req) ? sendPage(options.ui ?? 'graphiql')(req, res) : next()));
+  router.get('/graphiql', sendPage('graphiql'));
+  router.get('/playground', sendPage('playground'));
+
+  router.get(`${endpointPath}${EXPLORER_ASSET_PATH}/:name`, async (req: Request, res: Response, next) => {
     const asset = store.find(String(req.params.name));
     if (!asset) return next();
     try {
@@ -100,7 +131,7 @@ export function createExplorerRouter(options: ExplorerOptions): Router {
   });
 
   // Anything else under /explorer is not a GraphQL request: do not hand it to Apollo.
-  router.use('/explorer', (_req: Request, res: Response) => {
+  router.use(`${endpointPath}/explorer`, (_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('Not found');
   });
 

@@ -1,5 +1,5 @@
 /**
- * The example operations (`schema/operations/*.graphql`) preloaded as GraphiQL tabs, with
+ * The example operations (`schema/operations/*.graphql`) preloaded as explorer tabs, with
  * variables that work against the embedded emulator right away: instance `ccc-test` and ranges
  * computed at page render in the instance's time zone (Asia/Shanghai by default).
  */
@@ -22,6 +22,8 @@ export interface ExampleOperation {
 }
 
 export interface ExplorerTab {
+  /** The operation's name: Playground's tab title (GraphiQL reads it from the query). */
+  name: string;
   query: string;
   variables?: string;
 }
@@ -115,9 +117,10 @@ query Today($instanceId: ID!) {
 
 export function exampleTabs(operations: ExampleOperation[], now: number, zone: string): ExplorerTab[] {
   if (operations.length === 0) {
-    return [{ query: FALLBACK_QUERY, variables: JSON.stringify({ instanceId: EXAMPLE_INSTANCE_ID }, null, 2) }];
+    return [{ name: 'Today', query: FALLBACK_QUERY, variables: JSON.stringify({ instanceId: EXAMPLE_INSTANCE_ID }, null, 2) }];
   }
   return operations.map((operation) => ({
+    name: operation.name,
     query: operation.query,
     variables: JSON.stringify(exampleVariables(operation, now, zone), null, 2),
   }));

@@ -22,12 +22,12 @@ export const EXPLORER_CSP = [
   "frame-ancestors 'self'",
 ].join('; ');
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** JSON that is safe inside a <script> element (no `</script>`, no `<!--`, no U+2028/2029 surprises). */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
@@ -40,11 +40,13 @@ export interface PageOptions {
   title: string;
   /** Prefix of asset URLs, relative to the page (`graphql/explorer/assets/`). */
   assetBase: string;
+  /** The GraphQL endpoint, relative to the page (`graphql`). */
+  endpoint: string;
   assets: ExplorerAsset[];
   tabs: ExplorerTab[];
 }
 
-export function renderExplorerPage({ title, assetBase, assets, tabs }: PageOptions): string {
+export function renderExplorerPage({ title, assetBase, endpoint, assets, tabs }: PageOptions): string {
   const href = (asset: ExplorerAsset) => escapeHtml(`${assetBase}${asset.name}?v=${encodeURIComponent(asset.version)}`);
   const styles = assets.filter((a) => a.name.endsWith('.css'));
   const scripts = assets.filter((a) => a.name.endsWith('.js'));
@@ -62,7 +64,7 @@ ${styles.map((a) => `<link rel="stylesheet" href="${href(a)}">`).join('\n')}
 <body>
 <div id="graphiql">Loading the GraphQL explorer&hellip;</div>
 <noscript>The GraphQL explorer needs JavaScript. The endpoint itself takes POST requests with a JSON body.</noscript>
-<script id="explorer-config" type="application/json">${scriptJson({ tabs })}</script>
+<script id="explorer-config" type="application/json">${scriptJson({ endpoint, tabs })}</script>
 ${scripts.map((a) => `<script src="${href(a)}"></script>`).join('\n')}
 </body>
 </html>
