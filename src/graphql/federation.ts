@@ -12,11 +12,12 @@ const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/fede
 
 export async function buildFederatedSchema(
   options: Omit<BuildSchemaOptions, 'skipCheck'>,
-  referenceResolvers: GraphQLResolverMap<unknown>,
+  /** `__resolveReference`s, and plain resolvers that replace type-graphql's for hot fields. */
+  extraResolvers: GraphQLResolverMap<unknown>,
 ): Promise<GraphQLSchema> {
   const schema = await buildSchema({ ...options, skipCheck: true });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
-  for (const [typeName, extra] of Object.entries(referenceResolvers)) {
+  for (const [typeName, extra] of Object.entries(extraResolvers)) {
     resolvers[typeName] = { ...(resolvers[typeName] as object), ...(extra as object) } as never;
   }
   return buildSubgraphSchema([

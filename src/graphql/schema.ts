@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { assertInstanceId } from '../reports/InstanceReports';
+import { bucketIdentityResolvers } from './bucketResolvers';
+import { guardEntityRepresentations } from './entityRepresentations';
 import { buildFederatedSchema } from './federation';
 import { CallCenterInstanceResolver } from './resolvers/CallCenterInstanceResolver';
 import { IntervalReportResolver } from './resolvers/IntervalReportResolver';
@@ -24,7 +26,13 @@ export function buildGatewaySchema(): Promise<GraphQLSchema> {
           return { id: reference.id };
         },
       },
+      IntervalReport: bucketIdentityResolvers,
+      CombinedIntervalReport: bucketIdentityResolvers,
     },
-  );
+  ).then((schema) => {
+    // `_entities` representations must be {__typename: "CallCenterInstance", id: "<string>"}.
+    guardEntityRepresentations(schema, { CallCenterInstance: ['id'] });
+    return schema;
+  });
   return built;
 }

@@ -4,6 +4,7 @@
  * the operation's DataLoader, and combines them.
  */
 import type DataLoader from 'dataloader';
+import { bucketSeriesKey } from './bucketIdentity';
 import type { BucketSlot, UpstreamInterval } from './buckets';
 import { combineBuckets, zeroMetrics } from './combine';
 import { badUserInput, forbiddenInstance } from './errors';
@@ -30,6 +31,14 @@ export interface ReportRequest {
 export interface ReportRow extends ReportBucket {
   interval: RequestedInterval;
   closed: boolean;
+  /**
+   * Exclusive end of the period the bucket stands for: the calendar end of its hour, day, week or
+   * month (also while it is open and holds data only up to now); for TOTAL, the requested end
+   * rounded up to the hour. With `statsTime`, the period in the bucket's identity.
+   */
+  endTime: number;
+  /** The bucket's identity but for its period (`bucketSeriesKey`): one shared string per field. */
+  seriesKey: string;
 }
 
 export interface ReadPlan {
@@ -39,6 +48,10 @@ export interface ReadPlan {
   keys: BucketRangeKey[];
   /** Upstream buckets (all instances) the request reads: an upper estimate, exact but for DST days. */
   upstreamBuckets: number;
+  /** Identity of the request's buckets but for their periods (see bucketIdentity.ts). */
+  seriesKey: string;
+  /** End of the TOTAL bucket's period: the requested end (not cut at now) rounded up to the hour. */
+  totalEnd: number;
 }
 
 export interface InstanceReportsSettings {
@@ -148,11 +161,25 @@ export class InstanceReports {
       return ids.flatMap((instanceId) => rangeKeys(instanceId, instanceZone, segments));
     });
     const upstreamBuckets = keys.reduce((n, k) => n + estimateBuckets(k), 0);
-    return { instanceIds, viewZone, plans, keys, upstreamBuckets };
+    const seriesKey = bucketSeriesKey(instanceIds, request.interval, viewZone);
+    // An open TOTAL keeps its identity while it grows, as an open week does: its period is what
+    // was asked for, not the part of it that has happened yet.
+    const totalEnd = Math.ceil((request.endTime ?? this.now) / HOUR_MS) * HOUR_MS;
+    return { instanceIds, viewZone, plans, keys, upstreamBuckets, seriesKey, totalEnd };
+  }
+
+  /**
+   * The zone in which a request for this one instance would be planned, or undefined if the id is
+   * malformed or the caller may not read it. Requests for one instance cost the same for every
+   * instance of a zone: the operation cost check prices `_entities` representations per zone.
+   */
+  readableInstanceZone(instanceId: unknown): string | undefined {
+    if (typeof instanceId !== 'string' || !INSTANCE_ID_PATTERN.test(instanceId) || !this.canRead(instanceId)) return undefined;
+    return this.settings.zoneFor(instanceId);
   }
 
   async read(request: ReportRequest): Promise<ReportRow[]> {
-    const { instanceIds, viewZone, plans, keys, upstreamBuckets: bucketCount } = this.plan(request);
+    const { instanceIds, viewZone, plans, keys, upstreamBuckets: bucketCount, seriesKey, totalEnd } = this.plan(request);
     if (bucketCount > this.settings.maxBucketsPerField) {
       throw badUserInput(
         `The request needs about ${bucketCount} upstream buckets; at most ${this.settings.maxBucketsPerField} are allowed per field. Narrow the range, use fewer instances, or a coarser interval in the instances' own time zone.`,
@@ -167,10 +194,14 @@ export class InstanceReports {
       const [result] = loaded;
       if (result instanceof Error) throw result;
       const rows: ReportRow[] = [];
-      for (const slot of result) {
+      for (let i = 0; i < result.length; i++) {
+        const slot = result[i];
         if (!slot.closed) this.trace.openBuckets++;
-        if (slot.data !== null) rows.push(reportRow(slot.data, slot.statsTime, request.interval, slot.closed));
-        else if (zeroFill) rows.push(reportRow(zeroMetrics(), slot.statsTime, request.interval, slot.closed));
+        // The slots are consecutive buckets of the one key: each ends where the next starts, the
+        // last where the key does (no zone arithmetic on the warm path).
+        const endTime = i + 1 < result.length ? result[i + 1].statsTime : keys[0].end;
+        if (slot.data !== null) rows.push(reportRow(slot.data, slot.statsTime, endTime, request.interval, slot.closed, seriesKey));
+        else if (zeroFill) rows.push(reportRow(zeroMetrics(), slot.statsTime, endTime, request.interval, slot.closed, seriesKey));
       }
       return rows;
     }
@@ -193,12 +224,13 @@ export class InstanceReports {
       const closed = parts.length > 0 && parts.every((p) => p.closed);
       if (!closed) this.trace.openBuckets++;
       const withData = parts.filter((p) => p.data !== null);
+      const endTime = request.interval === 'TOTAL' ? totalEnd : target.end;
       if (withData.length === 0) {
-        if (zeroFill) rows.push(reportRow(zeroMetrics(), target.statsTime, request.interval, closed));
+        if (zeroFill) rows.push(reportRow(zeroMetrics(), target.statsTime, endTime, request.interval, closed, seriesKey));
         return;
       }
       // Upstream-native requests returned above; everything here is combined.
-      rows.push(reportRow(combineBuckets(withData.map((p) => p.data)), target.statsTime, request.interval, closed));
+      rows.push(reportRow(combineBuckets(withData.map((p) => p.data)), target.statsTime, endTime, request.interval, closed, seriesKey));
     });
     return rows;
   }
@@ -218,8 +250,15 @@ export class InstanceReports {
   }
 }
 
-function reportRow(metrics: Omit<ReportBucket, 'statsTime'>, statsTime: number, interval: RequestedInterval, closed: boolean): ReportRow {
-  return { statsTime, interval, closed, inbound: metrics.inbound, outbound: metrics.outbound, overall: metrics.overall };
+function reportRow(
+  metrics: Omit<ReportBucket, 'statsTime'>,
+  statsTime: number,
+  endTime: number,
+  interval: RequestedInterval,
+  closed: boolean,
+  seriesKey: string,
+): ReportRow {
+  return { statsTime, endTime, interval, closed, seriesKey, inbound: metrics.inbound, outbound: metrics.outbound, overall: metrics.overall };
 }
 
 /** Loader keys for one instance: contiguous runs of same-size segments merged into one range each. */

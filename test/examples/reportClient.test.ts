@@ -92,11 +92,13 @@ describe('examples/report-client', () => {
   });
 
   it('formats nulls (metrics upstream did not report) as "-"', () => {
+    const id = 'ccc-test:HOURLY:UTC:1795662000000:1795665600000';
     const bucket: HourlyBucket = {
+      id,
       statsTime: Date.UTC(2026, 10, 26, 3),
       closed: true,
-      inbound: { callsOffered: 3, callsHandled: null, callsAbandoned: null, handleRate: null, serviceLevel20: 0.5, averageWaitTime: null, averageTalkTime: null, maxWaitTime: null },
-      overall: { totalCalls: null, occupancyRate: null },
+      inbound: { id: `${id}:inbound`, callsOffered: 3, callsHandled: null, callsAbandoned: null, handleRate: null, serviceLevel20: 0.5, averageWaitTime: null, averageTalkTime: null, maxWaitTime: null },
+      overall: { id: `${id}:overall`, totalCalls: null, occupancyRate: null },
     };
     expect(formatDashboardTable([bucket], 'UTC').split('\n')[2]).toBe('2026-11-26 03:00        3        -          -  50.0%           -           -          -');
   });

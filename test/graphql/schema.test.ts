@@ -10,7 +10,8 @@ describe('GraphQL schema', () => {
     const schema = await buildGatewaySchema();
     for (const [group, typeName] of [['inbound', 'InboundMetrics'], ['outbound', 'OutboundMetrics'], ['overall', 'OverallMetrics']] as const) {
       const type = schema.getType(typeName) as GraphQLObjectType;
-      const fields = type.getFields();
+      const { id, ...fields } = type.getFields();
+      expect(id.type.toString()).toBe('ID!'); // the group's identity, for normalized client caches
       expect(Object.keys(fields).sort()).toEqual(METRICS[group].map((m) => m.name).sort());
       for (const metric of METRICS[group]) {
         const field = fields[metric.name];
@@ -39,16 +40,18 @@ describe('GraphQL schema', () => {
     expect(query._entities).toBeDefined();
     const report = schema.getType('IntervalReport') as GraphQLObjectType;
     expect(Object.fromEntries(Object.entries(report.getFields()).map(([n, f]) => [n, f.type.toString()]))).toEqual({
+      id: 'ID!',
       instanceId: 'ID!',
       interval: 'ReportInterval!',
       statsTime: 'Timestamp!',
+      endTime: 'Timestamp!',
       closed: 'Boolean!',
       inbound: 'InboundMetrics!',
       outbound: 'OutboundMetrics!',
       overall: 'OverallMetrics!',
     });
     const combined = schema.getType('CombinedIntervalReport') as GraphQLObjectType;
-    expect(Object.keys(combined.getFields()).sort()).toEqual(['closed', 'inbound', 'instanceIds', 'interval', 'outbound', 'overall', 'statsTime']);
+    expect(Object.keys(combined.getFields()).sort()).toEqual(['closed', 'endTime', 'id', 'inbound', 'instanceIds', 'interval', 'outbound', 'overall', 'statsTime']);
     const instance = schema.getType('CallCenterInstance') as GraphQLObjectType;
     expect(instance.getFields().summary.type.toString()).toBe('IntervalReport');
     const reports = instance.getFields().intervalReports;

@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { TimestampScalar } from '../scalars/Timestamp';
 import { InboundMetrics } from './InboundMetrics';
 import { OutboundMetrics } from './OutboundMetrics';
@@ -11,11 +11,31 @@ import { ReportInterval } from './ReportInterval';
  */
 @ObjectType({ simpleResolvers: true })
 export abstract class ReportBucketFields {
+  // Resolved by src/graphql/bucketResolvers.ts from `seriesKey`, `statsTime` and `endTime`, and
+  // only when selected: most operations do not pay for a string per bucket.
+  @Field(() => ID, {
+    description:
+      'Identity of what this bucket holds: its instance (or instance set), interval, time zone, statsTime and endTime. The same bucket has the same id in every operation and different buckets never share one (two TOTALs with the same start and different ends differ), so normalized client caches (Apollo Client InMemoryCache, urql Graphcache) merge it without configuration. Readable but opaque: `<instances>:<INTERVAL>:<zone>:<statsTime>:<endTime>`, instance sets sorted and joined by `+`, or named by their size and a SHA-256 prefix when longer than 100 characters; do not parse it.',
+  })
+  id?: string; // never on the row itself: see bucketResolvers.ts
+
+  /** Not a GraphQL field: the identity of the bucket's series, which `id` is built from. */
+  seriesKey!: string;
+
   @Field(() => ReportInterval, { description: 'Bucket size.' })
   interval!: ReportInterval;
 
-  @Field(() => TimestampScalar, { description: 'Bucket start (epoch milliseconds), as upstream StatsTime.' })
+  @Field(() => TimestampScalar, {
+    description:
+      'Bucket start (epoch milliseconds), as upstream StatsTime: the start of the hour, or the first midnight of the day, ISO week (Monday) or month in the bucket zone. The range is widened to whole buckets, never cut: the first bucket starts at or before startTime, a WEEKLY or MONTHLY one up to a week or a month before it. TOTAL: startTime floored to the hour.',
+  })
   statsTime!: number;
+
+  @Field(() => TimestampScalar, {
+    description:
+      'Exclusive end of the period this bucket stands for (epoch milliseconds): the calendar end of its hour, day, week or month, also when the range\'s endTime falls inside it (the bucket is included whole). TOTAL: the range\'s endTime (default now) rounded up to the hour. A bucket that is still open (closed: false) holds data only up to now; its endTime and id stay the same while its numbers grow.',
+  })
+  endTime!: number;
 
   @Field({
     description:

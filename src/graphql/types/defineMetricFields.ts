@@ -5,7 +5,7 @@
  * hand would be a second copy that drifts. Decorators are plain functions, so applying `@Field`
  * in a loop gives type-graphql exactly what hand-written properties would.
  */
-import { Field, Float } from 'type-graphql';
+import { Field, Float, ID } from 'type-graphql';
 import { SafeIntResolver } from 'graphql-scalars';
 import type { MetricDefinition } from '../../reports/metrics';
 
@@ -25,4 +25,15 @@ export function defineMetricFields(target: { prototype: object }, metrics: reado
     });
     decorate(target.prototype, metric.name);
   }
+}
+
+/**
+ * `id` of a metric group: without one, a normalized client cache stores the group inside its
+ * bucket and replaces it whole when another operation selects other metrics of that bucket.
+ * Resolved by src/graphql/bucketResolvers.ts (the group's parent bucket knows its identity).
+ */
+export function defineMetricGroupIdField(target: { prototype: object }, group: string): void {
+  Field(() => ID, {
+    description: `Identity of these metrics: the bucket's id followed by ":${group}". Select it (with the bucket's id) so that a normalized client cache merges the metrics different operations select instead of replacing them.`,
+  })(target.prototype, 'id');
 }
