@@ -5,7 +5,9 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config';
 import { startGateway } from './server/createGateway';
+import { UnsafeEvictionPolicyError } from './server/evictionPolicyMonitor';
 import { createLogger } from './server/logger';
+import { closeOnTerminationSignals } from './server/shutdown';
 
 async function main(): Promise<void> {
   let config;
@@ -19,24 +21,17 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
-  const gateway = await startGateway(config, { logger });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    gateway.close().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  let gateway;
+  try {
+    gateway = await startGateway(config, { logger });
+  } catch (e) {
+    if (e instanceof UnsafeEvictionPolicyError) {
+      logger.fatal({ maxmemoryPolicy: e.policies }, `refusing to start: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  closeOnTerminationSignals(gateway, { logger, graceMs: config.shutdownGraceMs });
 }
 
 main().catch((err) => {

@@ -6,11 +6,19 @@
  *  - `{instanceId}` is the cluster hash tag: all keys of an instance live in one slot, so one
  *    MGET can read any number of an instance's buckets, also on Redis Cluster.
  *  - The codec version is in the key, so a format change never reads old data: old keys are
- *    simply never asked for again (finals then age out through eviction, open ones expire).
+ *    simply never asked for again (open ones expire; old finals stay until an operator deletes
+ *    them, e.g. `redis-cli --scan --pattern 'ccc:v1:*'`, since nothing evicts them: see below).
  *  - The zone is part of the series identity (see `BucketSeries`).
  * Value: one flag character (`F` final, `O` open snapshot) followed by `encodeBucket(data)`.
- * Final buckets are stored without expiry (they never change; eviction under `maxmemory` with an
- * `allkeys-*` policy bounds them), open snapshots with `PX ttlMs`.
+ * Final buckets are stored without expiry, open snapshots with `PX ttlMs`. A final bucket never
+ * changes and is never fetched again, and after upstream's 180-day retention this cache holds the
+ * only copy. So Redis must run with `maxmemory-policy noeviction` (or `volatile-*`, which only
+ * evicts the open snapshots), never `allkeys-*`, which would silently drop history: the gateway
+ * checks the policy on every (re)connect (server/evictionPolicyMonitor). Size `maxmemory` for the
+ * data. When a `noeviction` Redis is full, it refuses writes ("OOM command not allowed"): that is
+ * not an outage, reads still work, so the store keeps serving, counts the refused buckets
+ * (`writesRejectedOutOfMemory`), reports `full`, and logs once per episode (an episode ends with
+ * the next accepted write).
  *
  * Why string keys rather than one hash per instance and day: measured on Redis 7.0 over a
  * simulated week (`bench/cacheEncoding.ts`), a day hash costs ~162 bytes per bucket against ~196
@@ -60,8 +68,10 @@ export interface RedisBucketStoreCounters {
   misses: number;
   /** Buckets sent to Redis, written or not (a failed setMany also counts one in `errors`). */
   writes: number;
-  /** Failed or timed-out operations (getMany/setMany calls), and undecodable values. */
+  /** Failed or timed-out operations (getMany/setMany calls), and undecodable values. Not OOM refusals. */
   errors: number;
+  /** Buckets Redis refused to store because it was full (OOM under `noeviction`). */
+  writesRejectedOutOfMemory: number;
 }
 
 const FINAL_FLAG = 'F';
@@ -81,8 +91,11 @@ export class RedisBucketStore implements BucketStore {
   private readonly logger: CacheLogger;
   private readonly keyPrefix: string;
   private readonly timeoutMs: number;
-  private readonly totals: RedisBucketStoreCounters = { reads: 0, hits: 0, misses: 0, writes: 0, errors: 0 };
+  private readonly totals: RedisBucketStoreCounters = { reads: 0, hits: 0, misses: 0, writes: 0, errors: 0, writesRejectedOutOfMemory: 0 };
   private isHealthy = true;
+  private isFull = false;
+  private fullSince = 0;
+  private rejectedWhileFull = 0;
   private outageStartedAt = 0;
   private failuresInOutage = 0;
   private corruptValueLogged = false;
@@ -97,6 +110,11 @@ export class RedisBucketStore implements BucketStore {
   /** False from the first failed operation until one succeeds again. */
   get healthy(): boolean {
     return this.isHealthy;
+  }
+
+  /** True from a write Redis refused for lack of memory until a write is accepted again. */
+  get full(): boolean {
+    return this.isFull;
   }
 
   get counters(): Readonly<RedisBucketStoreCounters> {
@@ -151,8 +169,43 @@ export class RedisBucketStore implements BucketStore {
       byInstance.set(write.series.instanceId, commands);
     }
     if (byInstance.size === 0) return;
-    this.totals.writes += [...byInstance.values()].reduce((n, commands) => n + commands.length, 0);
-    this.recordOutcome(await this.runPerInstance([...byInstance.values()]), 'setMany');
+    const groups = [...byInstance.values()];
+    this.totals.writes += groups.reduce((n, commands) => n + commands.length, 0);
+    const results = await this.runPerInstance(groups);
+    // An OOM refusal is an answer: Redis is up and reads work, so it is no outage.
+    let rejected = 0;
+    let oomError: unknown;
+    const outcomes = results.map((result, g): GroupResult => {
+      if (result.ok || !isOutOfMemory(result.error)) return result;
+      rejected += result.failedCommands ?? groups[g].length;
+      oomError = result.error;
+      return { ok: true, replies: [] };
+    });
+    this.recordOutcome(outcomes, 'setMany');
+    if (rejected > 0) this.rejectedForMemory(rejected, oomError);
+    else if (results.some((result) => result.ok)) this.acceptedWrites();
+  }
+
+  private rejectedForMemory(buckets: number, error: unknown): void {
+    this.totals.writesRejectedOutOfMemory += buckets;
+    if (this.isFull) {
+      this.rejectedWhileFull += buckets;
+      return;
+    }
+    this.isFull = true;
+    this.fullSince = Date.now();
+    this.rejectedWhileFull = buckets;
+    this.logger.warn(
+      { err: error },
+      'Redis is full (used memory > maxmemory, noeviction): new buckets are not cached in Redis, ' +
+        'answers are still served from memory and upstream. Raise maxmemory (logged once until a write succeeds)',
+    );
+  }
+
+  private acceptedWrites(): void {
+    if (!this.isFull) return;
+    this.isFull = false;
+    this.logger.info({ fullMs: Date.now() - this.fullSince, rejectedBuckets: this.rejectedWhileFull }, 'Redis accepts cache writes again');
   }
 
   private decodeStored(value: string, ref: BucketRef, key: string): StoredBucket | undefined {
@@ -275,14 +328,21 @@ type Command = (string | number)[];
 interface Failure {
   ok: false;
   error: unknown;
+  /** Commands of the group that failed, when Redis answered each (undefined: the whole group failed). */
+  failedCommands?: number;
 }
 
 /** The replies of one group of commands, or why the group failed. */
 type GroupResult = { ok: true; replies: unknown[] } | Failure;
 
 function toGroupResult(results: [Error | null, unknown][]): GroupResult {
-  const error = results.find(([e]) => e)?.[0];
-  return error ? { ok: false, error } : { ok: true, replies: results.map(([, reply]) => reply) };
+  const failed = results.filter(([e]) => e);
+  return failed.length > 0 ? { ok: false, error: failed[0][0], failedCommands: failed.length } : { ok: true, replies: results.map(([, reply]) => reply) };
+}
+
+/** Redis's refusal of a write under `noeviction` when used memory exceeds `maxmemory`. */
+function isOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('OOM ');
 }
 
 function failure(error: unknown): Failure {

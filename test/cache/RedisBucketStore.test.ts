@@ -144,7 +144,7 @@ describe('RedisBucketStore', () => {
     ];
     const answers = await store.getMany(refs);
     expect(answers).toEqual([writes[3].value, writes[2].value, undefined, writes[1].value, writes[0].value, undefined]);
-    expect(store.counters).toEqual({ reads: 6, hits: 4, misses: 2, writes: 4, errors: 0 });
+    expect(store.counters).toEqual({ reads: 6, hits: 4, misses: 2, writes: 4, errors: 0, writesRejectedOutOfMemory: 0 });
     expect(store.healthy).toBe(true);
     expect(await store.getMany([])).toEqual([]);
   });
@@ -337,7 +337,7 @@ describe('RedisBucketStore', () => {
     await store.setMany(writes);
     const answers = await store.getMany([...writes, { series: hourly('ccc-c1'), statsTime: T0 + HOUR }]);
     expect(answers).toEqual([...writes.map((w) => w.value), undefined]);
-    expect(store.counters).toEqual({ reads: 7, hits: 6, misses: 1, writes: 6, errors: 0 });
+    expect(store.counters).toEqual({ reads: 7, hits: 6, misses: 1, writes: 6, errors: 0, writesRejectedOutOfMemory: 0 });
     expect(await cluster.pttl(store.keyOf(hourly('ccc-c1'), T0))).toBe(-1);
   });
 

@@ -53,11 +53,17 @@ export interface StartOptions {
    * paths (routing by hash tag, cluster pipelines) without six processes.
    */
   cluster?: boolean;
+  /**
+   * Further redis-server options, kept across `restart()`, e.g. `['--maxmemory', '2mb',
+   * '--maxmemory-policy', 'noeviction']`. Not possible with an external server (REDIS_URL).
+   */
+  args?: readonly string[];
 }
 
 export async function startRedisServer(options: StartOptions = {}): Promise<TestRedisServer> {
   const externalUrl = process.env.REDIS_URL;
   if (externalUrl && options.cluster) throw new Error('REDIS_URL is set: a cluster test needs its own redis-server');
+  if (externalUrl && options.args?.length) throw new Error('REDIS_URL is set: a test that configures redis-server needs its own');
   if (externalUrl) {
     const port = Number(new URL(externalUrl).port || 6379);
     return {
@@ -70,7 +76,7 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Test
   }
 
   const port = await findFreePort();
-  const launch = () => launchRedisServer(port, options.cluster === true);
+  const launch = () => launchRedisServer(port, options.cluster === true, options.args ?? []);
   let instance: Instance | undefined = await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -91,7 +97,7 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Test
  * Starts redis-server in a fresh working directory; a cluster node then gets all slots. A
  * restarted cluster node starts over as a new node on the same port: clients find it by address.
  */
-async function launchRedisServer(port: number, cluster: boolean): Promise<Instance> {
+async function launchRedisServer(port: number, cluster: boolean, extraArgs: readonly string[]): Promise<Instance> {
   const dir = await mkdtemp(join(os.tmpdir(), 'test-redis-'));
   const args = cluster
     ? [
@@ -104,7 +110,7 @@ async function launchRedisServer(port: number, cluster: boolean): Promise<Instan
       ]
     : [];
   try {
-    const child = await spawnRedisServer(port, dir, args);
+    const child = await spawnRedisServer(port, dir, [...args, ...extraArgs]);
     const instance = { child, dir };
     if (cluster) {
       try {
@@ -127,7 +133,7 @@ async function shutDown(instance: Instance): Promise<void> {
 }
 
 /** A port the OS just handed out, released again for redis-server to bind. */
-function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -139,7 +145,7 @@ function findFreePort(): Promise<number> {
   });
 }
 
-async function spawnRedisServer(port: number, dir: string, extraArgs: readonly string[]): Promise<ChildProcess> {
+export async function spawnRedisServer(port: number, dir: string, extraArgs: readonly string[]): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extraArgs],
@@ -233,7 +239,7 @@ async function waitForClusterOk(port: number): Promise<void> {
   }
 }
 
-function killAndWait(child: ChildProcess): Promise<void> {
+export function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);

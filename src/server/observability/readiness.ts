@@ -17,6 +17,13 @@
  *    requests are drained, new ones should go elsewhere), or upstream is failing while the
  *    cache is disabled (then there is nothing to answer from).
  *
+ * Conditions the gateway already knows without asking anyone (`conditions`: Redis full, an
+ * eviction policy that may drop closed buckets) appear as checks of their own; a failing one
+ * makes the gateway `degraded`, never `unavailable` (it still serves, and every replica shares
+ * the same Redis), an `unchecked` one changes nothing. The upstream mode is shown as `upstream`,
+ * with a warning when it is the emulator in production (started that way on purpose, with
+ * CCC_EMULATOR=true, so readiness stays 200).
+ *
  * Checks run concurrently and each is bounded by `timeoutMs`, so a hung dependency makes the
  * probe slow by at most that much, and a check that times out counts as failing. The upstream
  * check should be passive (see `passiveUpstreamProbe`): a probe that calls CCC every few seconds
@@ -38,12 +45,23 @@ export interface CheckResult {
   reason?: string;
 }
 
+/** A condition known in process: `unchecked` when it could not be determined (e.g. CONFIG forbidden). */
+export interface ConditionResult {
+  status: 'ok' | 'failing' | 'unchecked';
+  reason?: string;
+  [detail: string]: unknown;
+}
+
 export interface Readiness {
   status: ReadinessStatus;
+  /** Where answers come from: the real service (`aliyun`) or the built-in emulator (simulated data). */
+  upstream?: 'emulator' | 'aliyun';
+  warnings?: string[];
   checks: {
     redis?: CheckResult;
     upstream?: CheckResult;
     shutdown?: { status: 'ok' | 'failing'; reason?: string };
+    [condition: string]: ConditionResult | CheckResult | { status: 'ok' | 'failing'; reason?: string } | undefined;
   };
 }
 
@@ -58,6 +76,10 @@ export interface ReadinessOptions {
   isShuttingDown?: () => boolean;
   /** False when the gateway runs without cache: then upstream failing means `unavailable`. Default true. */
   cacheEnabled?: boolean;
+  /** In-process conditions, read at every probe (no I/O): each becomes a check of that name. */
+  conditions?: () => Record<string, ConditionResult>;
+  /** Shown as `upstream`; `warning` goes to `warnings`. */
+  upstreamMode?: { mode: 'emulator' | 'aliyun'; warning?: string };
 }
 
 export function createReadinessCheck(options: ReadinessOptions): () => Promise<Readiness> {
@@ -73,10 +95,18 @@ export function createReadinessCheck(options: ReadinessOptions): () => Promise<R
     const checks: Readiness['checks'] = {};
     if (redis) checks.redis = redis;
     if (upstream) checks.upstream = upstream;
+    const conditions = options.conditions?.() ?? {};
+    Object.assign(checks, conditions);
     let status: ReadinessStatus = 'ready';
     if (redis?.status === 'failing' || upstream?.status === 'failing') status = 'degraded';
+    if (Object.values(conditions).some((condition) => condition.status === 'failing')) status = 'degraded';
     if (upstream?.status === 'failing' && !cacheEnabled) status = 'unavailable';
-    return { status, checks };
+    const readiness: Readiness = { status, checks };
+    if (options.upstreamMode) {
+      readiness.upstream = options.upstreamMode.mode;
+      if (options.upstreamMode.warning) readiness.warnings = [options.upstreamMode.warning];
+    }
+    return readiness;
   };
 }
 
