@@ -97,6 +97,23 @@ describe('client code generation', () => {
     }
   });
 
+  it('persisted-documents.json (the safelist) lists every operation, under the id its generated document carries', () => {
+    // Its staleness is the byte-for-byte check above: it is one of codegen's outputs.
+    expect(codegen.files.map((f) => f.filename)).toContain(join('generated', 'client', 'persisted-documents.json').split('\\').join('/'));
+    const manifest = JSON.parse(readFileSync(join(GENERATED_DIR, 'persisted-documents.json'), 'utf8')) as Record<string, string>;
+    const operationNames = operationFiles.flatMap((file) =>
+      parse(readFileSync(join(OPERATIONS_DIR, file), 'utf8')).definitions.flatMap((d) => (d.kind === 'OperationDefinition' && d.name ? [d.name.value] : [])),
+    );
+    const listedNames = Object.values(manifest).map((text) => (parse(text).definitions[0] as { name?: { value: string } }).name?.value);
+    expect(listedNames.sort()).toEqual(operationNames.sort());
+    for (const document of [DailySummaryDocument, HourlyDashboardDocument, SeedExampleDocument]) {
+      const id = (document as { __meta__?: { hash?: string } }).__meta__?.hash;
+      expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(manifest[id!]).toBeDefined();
+      expect(manifest[id!]).toContain(`query ${(document.definitions[0] as { name: { value: string } }).name.value}`);
+    }
+  });
+
   it('the generated code type-checks on its own (strict, isolatedModules, no unused locals)', () => {
     const files = readdirSync(GENERATED_DIR).filter((f) => f.endsWith('.ts')).map((f) => join(GENERATED_DIR, f));
     const program = ts.createProgram(files, {
