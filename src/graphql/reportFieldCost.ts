@@ -9,9 +9,22 @@ type Args = Record<string, unknown>;
 
 function entityId(parentArgs: Args | undefined): string | undefined {
   if (typeof parentArgs?.id === 'string') return parentArgs.id; // Query.callCenterInstance(id)
-  const representations = parentArgs?.representations; // _entities: any one; the plugin multiplies
+  // _entities: the cost plugin prices one representation at a time, passed as the only one.
+  const representations = parentArgs?.representations;
   if (Array.isArray(representations) && typeof representations[0]?.id === 'string') return representations[0].id;
   return undefined;
+}
+
+/**
+ * `_entities` representations that cost the same: call centers of one zone (a report's bucket
+ * count depends on the instance only through its zone). Undefined for a representation that
+ * cannot be priced: not a call center, a malformed id, or one the caller may not read.
+ */
+export function representationPriceClass(reports: InstanceReports, representation: unknown): string | undefined {
+  if (representation === null || typeof representation !== 'object') return undefined;
+  const { __typename, id } = representation as { __typename?: unknown; id?: unknown };
+  if (__typename !== 'CallCenterInstance') return undefined;
+  return reports.readableInstanceZone(id);
 }
 
 export function reportFieldCost(reports: InstanceReports, fieldName: string, args: Args, parentArgs?: Args): number | undefined {

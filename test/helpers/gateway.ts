@@ -4,8 +4,18 @@ import { METRICS } from '../../src/reports/metrics';
 import { startGateway, type Gateway, type GatewayOverrides } from '../../src/server/createGateway';
 
 export async function startTestGateway(env: Record<string, string> = {}, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  // Tests fire hundreds of operations from one address: rate limiting is off unless a test sets it.
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_PER_SECOND: '0', ...env });
+  // Tests fire hundreds of operations (and refused ones) from one address: rate limiting, the
+  // per-caller budget of upstream calls and the budget of refused requests are off unless a test
+  // sets them.
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_SECOND: '0',
+    UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '0',
+    REJECTED_REQUESTS_PER_MINUTE: '0',
+    ...env,
+  });
   return startGateway(config, overrides);
 }
 

@@ -3,9 +3,9 @@
  * before any of them runs (so before any upstream call).
  *
  * Cost = upstream buckets each report field reads (instances x buckets, planned exactly as
- * execution will plan them), times how often the field runs: the number of entity
- * representations under `_entities`, 1 elsewhere. Fields whose arguments are invalid cost 0
- * here; execution rejects them with their own error.
+ * execution will plan them), summed over the operation. Under `_entities` the selection is priced
+ * once per representation, each with its own instance (and so its own zone), and summed.
+ * Fields whose arguments are invalid cost 0 here; execution rejects them with their own error.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
@@ -23,7 +23,47 @@ import {
 /** Cost of one execution of a report field, from its (coerced) arguments; undefined if not a report field. */
 export type FieldCost = (parentType: string, fieldName: string, args: Record<string, unknown>, parentArgs?: Record<string, unknown>) => number | undefined;
 
-export function operationCostPlugin<TContext>(options: { maxCost: number; fieldCost: (context: TContext) => FieldCost }): ApolloServerPlugin<TContext & object> {
+/**
+ * Which representations cost the same: a key shared by representations whose selections read the
+ * same number of buckets (for call centers: their zone), or undefined for one that cannot be
+ * priced (invalid, forbidden). Each class is priced once, so 5,000 representations of one zone
+ * cost one walk, not 5,000.
+ */
+export type RepresentationClass = (representation: unknown) => string | undefined;
+
+/**
+ * Total cost of `_entities`: each representation at its class's price. One that cannot be priced
+ * (it fails before reading anything, or it is forbidden) is charged as the costliest of the
+ * others: adding it never makes an operation cheaper, and it cannot hide the others' cost.
+ */
+export function entitiesCost(representations: readonly unknown[], classOf: RepresentationClass, priceOf: (representation: unknown) => number): number {
+  const classes = new Map<string, { count: number; price: number }>();
+  let unpriced = 0;
+  for (const representation of representations) {
+    const key = classOf(representation);
+    if (key === undefined) {
+      unpriced++;
+      continue;
+    }
+    const known = classes.get(key);
+    if (known) known.count++;
+    else classes.set(key, { count: 1, price: priceOf(representation) });
+  }
+  let total = 0;
+  let costliest = 0;
+  for (const { count, price } of classes.values()) {
+    total += count * price;
+    costliest = Math.max(costliest, price);
+  }
+  return total + unpriced * costliest;
+}
+
+export function operationCostPlugin<TContext>(options: {
+  maxCost: number;
+  fieldCost: (context: TContext) => FieldCost;
+  /** Default: every representation is its own class (priced one by one). */
+  representationClass?: (context: TContext) => RepresentationClass;
+}): ApolloServerPlugin<TContext & object> {
   return {
     async requestDidStart() {
       return {
@@ -36,22 +76,23 @@ export function operationCostPlugin<TContext>(options: { maxCost: number; fieldC
           if (!coerced || 'errors' in coerced) return; // execution reports bad variables itself
           const variables = coerced.coerced;
           const cost = options.fieldCost(contextValue);
-          let total = 0;
+          let classOf: RepresentationClass;
+          if (options.representationClass) classOf = options.representationClass(contextValue);
+          else {
+            let next = 0;
+            classOf = () => String(next++);
+          }
 
-          // `visited`: fragments already spread into this field's selection. Execution collects a
-          // fragment once per selection set however often it is spread, and so does the cost
-          // (re-walking every spread would also be exponential in a chain of fragments).
-          const walk = (
-            set: SelectionSetNode,
-            type: GraphQLObjectType | null,
-            multiplier: number,
-            parentArgs?: Record<string, unknown>,
-            visited: Set<string> = new Set(),
-          ) => {
+          // Cost of one execution of a selection set. `visited`: fragments already spread into
+          // this field's selection. Execution collects a fragment once per selection set however
+          // often it is spread, and so does the cost (re-walking every spread would also be
+          // exponential in a chain of fragments).
+          const costOf = (set: SelectionSetNode, type: GraphQLObjectType | null, parentArgs?: Record<string, unknown>, visited: Set<string> = new Set()): number => {
+            let sum = 0;
             for (const selection of set.selections) {
               if (selection.kind === Kind.INLINE_FRAGMENT) {
                 const target = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
-                if (target && isObjectType(target)) walk(selection.selectionSet, target, multiplier, parentArgs, visited);
+                if (target && isObjectType(target)) sum += costOf(selection.selectionSet, target, parentArgs, visited);
                 continue;
               }
               if (selection.kind === Kind.FRAGMENT_SPREAD) {
@@ -59,7 +100,7 @@ export function operationCostPlugin<TContext>(options: { maxCost: number; fieldC
                 visited.add(selection.name.value);
                 const fragment = fragments.get(selection.name.value);
                 const target = fragment && schema.getType(fragment.typeCondition.name.value);
-                if (fragment && target && isObjectType(target)) walk(fragment.selectionSet, target, multiplier, parentArgs, visited);
+                if (fragment && target && isObjectType(target)) sum += costOf(fragment.selectionSet, target, parentArgs, visited);
                 continue;
               }
               const field = type?.getFields()[selection.name.value];
@@ -70,21 +111,27 @@ export function operationCostPlugin<TContext>(options: { maxCost: number; fieldC
               } catch {
                 continue; // invalid arguments fail at execution with their own message
               }
-              let fieldMultiplier = multiplier;
-              if (field.name === '_entities' && Array.isArray(args.representations)) fieldMultiplier *= args.representations.length;
+              // Abstract types (the `_Entity` union of `_entities`): only fragments name fields.
+              const named = getNamedType(field.type);
+              const childType = isObjectType(named) ? named : null;
+              const children = selection.selectionSet;
+              if (field.name === '_entities' && Array.isArray(args.representations)) {
+                // The selection once per representation, that one as the parent: its own instance.
+                if (children) sum += entitiesCost(args.representations, classOf, (r) => costOf(children, childType, { ...args, representations: [r] }));
+                continue;
+              }
               try {
-                total += fieldMultiplier * (cost(type!.name, field.name, args, parentArgs) ?? 0);
+                sum += cost(type!.name, field.name, args, parentArgs) ?? 0;
               } catch {
                 // Arguments that fail validation cost nothing here: execution rejects them with
                 // their own error, before any upstream call.
               }
-              // Abstract types (the `_Entity` union of `_entities`): only fragments name fields.
-              const named = getNamedType(field.type);
-              if (selection.selectionSet) walk(selection.selectionSet, isObjectType(named) ? named : null, fieldMultiplier, args);
+              if (children) sum += costOf(children, childType, args);
             }
+            return sum;
           };
           const root = operation?.operation === 'query' ? schema.getQueryType() : operation?.operation === 'mutation' ? schema.getMutationType() : null;
-          if (operation && root) walk(operation.selectionSet, root, 1);
+          const total = operation && root ? costOf(operation.selectionSet, root) : 0;
           if (total > options.maxCost) {
             throw new GraphQLError(
               `The operation would read ${total} upstream report buckets; at most ${options.maxCost} are allowed per operation. Narrow the ranges, use fewer instances or aliases, or a coarser interval.`,

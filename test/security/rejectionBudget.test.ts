@@ -1,0 +1,52 @@
+/**
+ * A caller whose requests keep being refused (400/413) is refused outright, before its documents
+ * are parsed, for the rest of the minute; other callers are not affected, and valid operations
+ * spend nothing.
+ */
+import type { Gateway } from '../../src/server/createGateway';
+import { SECRET, sign } from '../auth/tokens';
+import { startTestGateway } from '../helpers/gateway';
+
+describe('budget of refused requests', () => {
+  let gateway: Gateway;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, AUTH_JWT_AUDIENCE: 'ccc-reports', REJECTED_REQUESTS_PER_MINUTE: '30' });
+    for (const sub of ['attacker', 'bystander', 'careful']) tokens[sub] = await sign({ sub, aud: 'ccc-reports', ccc_instances: '*' });
+  });
+  afterAll(() => gateway.close());
+
+  const post = async (sub: string, query: string) => {
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[sub]}` },
+      body: JSON.stringify({ query }),
+    });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as any };
+  };
+  const hostile = (i: number) => `{ ${'__typename '.repeat(500)}} # ${i}`;
+  const invalid = (i: number) => `{ nope${i} }`;
+
+  // 30 a minute: 5 per 10-second window.
+  it('refuses a caller after 5 refused requests in 10 s, before parsing, and only that caller', async () => {
+    for (let i = 0; i < 3; i++) expect((await post('attacker', hostile(i))).status).toBe(400);
+    for (let i = 0; i < 2; i++) expect((await post('attacker', invalid(i))).status).toBe(400);
+    const refused = await post('attacker', '{ __typename }');
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED', rejectedRequestsPerMinute: 30 });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(Number(refused.retryAfter)).toBeLessThanOrEqual(10);
+    expect((await post('attacker', hostile(99))).status).toBe(429);
+    // Someone else is served, and has a budget of their own.
+    expect((await post('bystander', '{ __typename }')).body).toEqual({ data: { __typename: 'Query' } });
+    expect((await post('bystander', invalid(0))).status).toBe(400);
+    expect((await post('bystander', '{ __typename }')).status).toBe(200);
+  });
+
+  it('valid operations spend nothing', async () => {
+    for (let i = 0; i < 20; i++) expect((await post('careful', `{ __typename } # ${i}`)).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await post('careful', invalid(i))).status).toBe(400);
+    expect((await post('careful', '{ __typename }')).status).toBe(200);
+  });
+});
