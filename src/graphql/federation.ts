@@ -7,20 +7,28 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from 'type-graphql';
+import { CACHE_CONTROL_LINK, withCacheControlHints } from './cacheControlHints';
 
-const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])`;
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@composeDirective"]) ${CACHE_CONTROL_LINK}`;
 
 export async function buildFederatedSchema(
-  options: Omit<BuildSchemaOptions, 'skipCheck'>,
+  {
+    queryDescription,
+    ...options
+  }: Omit<BuildSchemaOptions, 'skipCheck'> & {
+    /** Description of the `Query` type, which type-graphql has no option for. */
+    queryDescription?: string;
+  },
   /** `__resolveReference`s, and plain resolvers that replace type-graphql's for hot fields. */
   extraResolvers: GraphQLResolverMap<unknown>,
 ): Promise<GraphQLSchema> {
   const schema = await buildSchema({ ...options, skipCheck: true });
+  if (queryDescription) schema.getQueryType()!.description = queryDescription;
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
   for (const [typeName, extra] of Object.entries(extraResolvers)) {
     resolvers[typeName] = { ...(resolvers[typeName] as object), ...(extra as object) } as never;
   }
   return buildSubgraphSchema([
-    { typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`), resolvers },
+    { typeDefs: withCacheControlHints(parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`)), resolvers },
   ]);
 }

@@ -25,7 +25,7 @@ import type { ReportSource } from '../upstream/ReportSource';
 import { canLease, type BucketStore, type BucketWrite, type UpstreamLease } from './BucketStore';
 import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket, type UpstreamInterval } from './buckets';
 import { GatewayError } from './errors';
-import { bucketStart, bucketStartsInRange } from './intervals';
+import { bucketStart, bucketStartsInRange, nextBucketStart } from './intervals';
 import { planUpstreamCalls, type Plan, type UpstreamCall, type UpstreamLimits } from './planner';
 import { upstreamBudgetExceeded, type UpstreamCallBudget } from './UpstreamCallBudget';
 import { UpstreamScheduler } from './UpstreamScheduler';
@@ -81,6 +81,12 @@ export class PipelineTrace {
   batchSizes: number[] = [];
   /** Report buckets served that were not closed: an answer with none is final (response cache). */
   openBuckets = 0;
+  /**
+   * Earliest instant (epoch ms, the pipeline's clock) at which an open snapshot this operation
+   * read stops being served (its TTL ends, or its bucket closes): the answer may change then.
+   * Infinity when no open snapshot was read. HTTP Cache-Control max-age is derived from it.
+   */
+  openSnapshotExpiresAt = Infinity;
   /** Cache lookups per upstream interval, for metrics. */
   byInterval: Partial<Record<UpstreamInterval, { bucketsRequested: number; memoryHits: number; sharedLookups: number; sharedHits: number }>> = {};
 
@@ -114,6 +120,10 @@ export class ReportPipeline {
     return bucketStart(now - this.options.settleDelayMs, series.interval, series.zone);
   }
 
+  /** When a bucket counts as closed and settled (the inverse of `closedBefore`). */
+  closesAt(series: BucketSeries, statsTime: number): number {
+    return nextBucketStart(statsTime, series.interval, series.zone) + this.options.settleDelayMs;
+  }
 
   /** One operation's loader; `callerKey` decides whose queue and budget its upstream calls use. */
   createLoader(trace = new PipelineTrace(), callerKey = UNNAMED_CALLER): DataLoader<BucketRangeKey, BucketSlot[], string> {
@@ -290,6 +300,10 @@ export class ReportPipeline {
         // bucket was open (joined from a flight that started before the bucket closed) may miss
         // late events, so it is reported, and treated everywhere, as not final.
         slots[i] = { statsTime: starts[i], closed: value.final, data: value.data };
+        if (!value.final) {
+          const expiresAt = Math.min((value.fetchedAt ?? -Infinity) + this.options.openTtlMs, this.closesAt(key, starts[i]));
+          if (expiresAt < trace.openSnapshotExpiresAt) trace.openSnapshotExpiresAt = expiresAt;
+        }
       }
       return slots;
     });

@@ -16,19 +16,25 @@ import { LRUCache } from 'lru-cache';
 import type { Principal } from './auth/principal';
 import { DEBUG_HEADER } from './debugExtensionsPlugin';
 
+/** A stored answer: its bytes, and the Cache-Control it was first sent with (served again as is). */
+export interface CachedResponse {
+  body: string;
+  cacheControl: string;
+}
+
 export class ResponseCache {
-  private readonly lru: LRUCache<string, string>;
+  private readonly lru: LRUCache<string, CachedResponse>;
 
   constructor(maxBytes: number) {
-    this.lru = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (value, key) => value.length + key.length });
+    this.lru = new LRUCache<string, CachedResponse>({ maxSize: maxBytes, sizeCalculation: (value, key) => value.body.length + value.cacheControl.length + key.length });
   }
 
-  get(key: string): string | undefined {
+  get(key: string): CachedResponse | undefined {
     return this.lru.get(key);
   }
 
-  set(key: string, body: string): void {
-    this.lru.set(key, body);
+  set(key: string, response: CachedResponse): void {
+    this.lru.set(key, response);
   }
 }
 
@@ -55,7 +61,9 @@ export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Re
     if (cached !== undefined) {
       onHit?.();
       res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(cached);
+      // Final answers only, so this is the immutable header the executed answer carried.
+      res.setHeader('cache-control', cached.cacheControl);
+      res.end(cached.body);
       return;
     }
     res.locals.responseCacheKey = key;
@@ -76,8 +84,11 @@ export function responseCachePlugin<TContext extends { responseCacheKey?: string
           const result = response.body.singleResult;
           const { trace } = contextValue;
           if (result.errors || !result.data || trace.bucketsRequested === 0 || trace.openBuckets > 0) return;
+          // Set by httpCachingPlugin, which runs before this plugin (createGateway lists it first).
+          const cacheControl = response.http.headers.get('cache-control');
+          if (!cacheControl) return;
           // Only the data: per-execution extensions (traces, debug facts) are not part of the answer.
-          cache.set(key, `${JSON.stringify({ data: result.data })}\n`);
+          cache.set(key, { body: `${JSON.stringify({ data: result.data })}\n`, cacheControl });
         },
       };
     },
