@@ -16,6 +16,8 @@ export function buildGatewaySchema(): Promise<GraphQLSchema> {
     {
       resolvers: [IntervalReportResolver, CallCenterInstanceResolver],
       orphanedTypes: [CallCenterInstance],
+      queryDescription:
+        'Reports of Alibaba Cloud Cloud Call Center (CCC) instances, read from ListIntervalInstanceReport (API 2020-07-01): per instance (intervalInstanceReport, or CallCenterInstance\'s fields), or several instances combined (combinedIntervalReport). Hourly and daily buckets are upstream\'s; weeks, months, other time zones and totals are combined exactly from them.',
     },
     {
       CallCenterInstance: {

@@ -4,10 +4,11 @@
  * the operation's DataLoader, and combines them.
  */
 import type DataLoader from 'dataloader';
+import { DateTime } from 'luxon';
 import { bucketSeriesKey } from './bucketIdentity';
 import type { BucketSlot, UpstreamInterval } from './buckets';
 import { combineBuckets, zeroMetrics } from './combine';
-import { badUserInput, forbiddenInstance } from './errors';
+import { badUserInput, forbiddenInstance, GatewayError } from './errors';
 import { assertTimeZone, bucketStart, HOUR_MS, nextBucketStart } from './intervals';
 import type { ReportBucket } from './metrics';
 import type { BucketRangeKey } from './ReportPipeline';
@@ -52,6 +53,25 @@ export interface ReadPlan {
   seriesKey: string;
   /** End of the TOTAL bucket's period: the requested end (not cut at now) rounded up to the hour. */
   totalEnd: number;
+  /** Set when the first bucket starts before the requested start (see WidenedStart). */
+  widenedStart?: WidenedStart;
+}
+
+/**
+ * Buckets are whole: a range starting inside a bucket is widened to that bucket's start, so a
+ * WEEKLY or MONTHLY answer can begin up to a week or a month before startTime. Errors about the
+ * range name that start, since it, not startTime, is what the range really covers (and what, for
+ * example, upstream's retention is measured against).
+ */
+export interface WidenedStart {
+  interval: RequestedInterval;
+  zone: string;
+  /** startTime as requested (or its default). */
+  requested: number;
+  /** Start of the bucket holding it: where the range really starts. */
+  bucketStart: number;
+  /** Start of the next bucket: the earliest start that leaves the widened bucket out. */
+  nextBucketStart: number;
 }
 
 export interface InstanceReportsSettings {
@@ -165,7 +185,12 @@ export class InstanceReports {
     // An open TOTAL keeps its identity while it grows, as an open week does: its period is what
     // was asked for, not the part of it that has happened yet.
     const totalEnd = Math.ceil((request.endTime ?? this.now) / HOUR_MS) * HOUR_MS;
-    return { instanceIds, viewZone, plans, keys, upstreamBuckets, seriesKey, totalEnd };
+    const first = plans[0].targets[0];
+    const widenedStart: WidenedStart | undefined =
+      first && first.statsTime < start
+        ? { interval: request.interval, zone: viewZone, requested: start, bucketStart: first.statsTime, nextBucketStart: request.interval === 'TOTAL' ? first.statsTime + HOUR_MS : first.end }
+        : undefined;
+    return { instanceIds, viewZone, plans, keys, upstreamBuckets, seriesKey, totalEnd, widenedStart };
   }
 
   /**
@@ -179,14 +204,17 @@ export class InstanceReports {
   }
 
   async read(request: ReportRequest): Promise<ReportRow[]> {
-    const { instanceIds, viewZone, plans, keys, upstreamBuckets: bucketCount, seriesKey, totalEnd } = this.plan(request);
+    const { instanceIds, viewZone, plans, keys, upstreamBuckets: bucketCount, seriesKey, totalEnd, widenedStart } = this.plan(request);
     if (bucketCount > this.settings.maxBucketsPerField) {
-      throw badUserInput(
-        `The request needs about ${bucketCount} upstream buckets; at most ${this.settings.maxBucketsPerField} are allowed per field. Narrow the range, use fewer instances, or a coarser interval in the instances' own time zone.`,
-        'startTime',
+      throw withWidenedStart(
+        widenedStart,
+        badUserInput(
+          `The request needs about ${bucketCount} upstream buckets; at most ${this.settings.maxBucketsPerField} are allowed per field. Narrow the range, use fewer instances, or a coarser interval in the instances' own time zone.`,
+          'startTime',
+        ),
       );
     }
-    const loaded = await this.loader.loadMany(keys);
+    const loaded = (await this.loader.loadMany(keys)).map((result) => (result instanceof Error ? withWidenedStart(widenedStart, result) : result));
     const zeroFill = request.emptyIntervals === 'ZERO';
     if (keys.length === 1 && instanceIds.length === 1 && isUpstreamNative({ interval: request.interval, viewZone, instanceZone: plans[0].instanceZone })) {
       // One instance, upstream's own buckets: each slot is one row as it is (the warm path of
@@ -248,6 +276,23 @@ export class InstanceReports {
     }
     return instanceIds;
   }
+}
+
+/**
+ * `error`, and when it is about the range's start (upstream's retention, the bucket budget) and
+ * the range was widened, the same error naming the bucket start the range was widened to:
+ * `extensions.widenedStartTime` and a sentence in the message.
+ */
+function withWidenedStart(widened: WidenedStart | undefined, error: Error): Error {
+  if (!widened || !(error instanceof GatewayError) || error.details.argumentName !== 'startTime') return error;
+  const at = (t: number) => DateTime.fromMillis(t, { zone: widened.zone }).toISO({ suppressMilliseconds: true });
+  const bucket = widened.interval === 'TOTAL' ? 'hour' : `${widened.interval} bucket`;
+  return new GatewayError(
+    error.code,
+    `${error.message} Note: buckets are whole, so this range starts at ${at(widened.bucketStart)}, the start of the ${bucket} holding ` +
+      `startTime ${at(widened.requested)} (${widened.zone}), not at startTime; to leave that ${bucket} out, start at ${at(widened.nextBucketStart)}.`,
+    { ...error.details, widenedStartTime: widened.bucketStart },
+  );
 }
 
 function reportRow(

@@ -16,6 +16,11 @@
  *
  * Ratios are fractions (0..1): the service's own example reports 7 handled of 7 queued as
  * `HandleRate: 1`, although the field table says "%".
+ *
+ * Where the API document is silent, ambiguous or garbled, a description says how the gateway reads
+ * it, marked as the gateway's reading so a caller does not take it for the API's word: the count
+ * each average is taken over (derived below from `denominator`, so the text cannot drift from the
+ * roll-up rule), and each `reading` of a row.
  */
 
 export type MetricGroup = 'inbound' | 'outbound' | 'overall';
@@ -31,6 +36,7 @@ export interface MetricDefinition {
   readonly type: 'Long' | 'Float';
   readonly kind: MetricKind;
   readonly unit: MetricUnit;
+  /** What the metric is, ending with the gateway's reading where the API document is not clear. */
   readonly description: string;
   /** For averages: the total (same group) whose combined value is divided. */
   readonly numerator?: string;
@@ -46,19 +52,25 @@ type Row = [
   kind: MetricKind,
   unit: MetricUnit,
   description: string,
-  extra?: { numerator?: string; denominator?: string | null; aliases?: string[] },
+  extra?: {
+    numerator?: string;
+    denominator?: string | null;
+    aliases?: string[];
+    /** How the gateway reads what the API document leaves unclear (appended to the description). */
+    reading?: string;
+  },
 ];
 
 const INBOUND_ROWS: Row[] = [
-  ['AbandonedRate', 'Float', 'ratio', 'fraction', 'Abandon rate: (calls abandoned in queue + calls abandoned while ringing) / calls queued, as a fraction (1 = 100%).', { denominator: 'CallsQueued', aliases: ['AbandonRate'] }],
-  ['AverageAbandonTime', 'Float', 'average', 'seconds', 'Average time before abandoning, in seconds (TotalAbandonTime / CallsAbandoned).', { numerator: 'TotalAbandonTime', denominator: 'CallsAbandoned' }],
+  ['AbandonedRate', 'Float', 'ratio', 'fraction', 'Abandon rate: (calls abandoned in queue + calls abandoned while ringing) / calls queued, as a fraction (1 = 100%).', { denominator: 'CallsQueued', aliases: ['AbandonRate'], reading: 'the "+". The document\'s formula is garbled (a line break splits it and leaves a "-" between the two counts); a rate of abandons adds both kinds, and the emulator and the roll-up consistency check (rate_inconsistent) use the sum. Roll-ups weight the reported rate by callsQueued.' }],
+  ['AverageAbandonTime', 'Float', 'average', 'seconds', 'Average time before abandoning, in seconds.', { numerator: 'TotalAbandonTime', denominator: 'CallsAbandoned' }],
   ['AverageAbandonedInIVRTime', 'Float', 'average', 'seconds', 'Average time before abandoning in the IVR, in seconds.', { numerator: 'TotalAbandonedInIVRTime', denominator: 'CallsAbandonedInIVR' }],
   ['AverageAbandonedInQueueTime', 'Float', 'average', 'seconds', 'Average time before abandoning in the queue, in seconds.', { numerator: 'TotalAbandonedInQueueTime', denominator: 'CallsAbandonedInQueue' }],
   ['AverageAbandonedInRingTime', 'Float', 'average', 'seconds', 'Average time before abandoning while ringing, in seconds.', { numerator: 'TotalAbandonedInRingTime', denominator: 'CallsAbandonedInRinging' }],
   ['AverageHoldTime', 'Float', 'average', 'seconds', 'Average hold time per held call, in seconds.', { numerator: 'TotalHoldTime', denominator: 'CallsHold' }],
   ['AverageRingTime', 'Float', 'average', 'seconds', 'Average ringing time per ringed call, in seconds.', { numerator: 'TotalRingTime', denominator: 'CallsRinged' }],
   ['AverageTalkTime', 'Float', 'average', 'seconds', 'Average talk time per handled call, in seconds.', { numerator: 'TotalTalkTime', denominator: 'CallsHandled' }],
-  ['AverageWaitTime', 'Float', 'average', 'seconds', 'Average wait time of a call until an agent answered it, in seconds.', { numerator: 'TotalWaitTime', denominator: 'CallsHandled' }],
+  ['AverageWaitTime', 'Float', 'average', 'seconds', 'Average wait time of a call until an agent answered it, in seconds.', { numerator: 'TotalWaitTime', denominator: 'CallsHandled', reading: 'taken over callsHandled (totalWaitTime / callsHandled). The document says "per call, until the agent answers" but names no count field.' }],
   ['AverageWorkTime', 'Float', 'average', 'seconds', 'Average after-call work time per handled call, in seconds.', { numerator: 'TotalWorkTime', denominator: 'CallsHandled' }],
   ['CallsAbandoned', 'Long', 'count', 'calls', 'Calls abandoned.'],
   ['CallsAbandonedInIVR', 'Long', 'count', 'calls', 'Calls abandoned in the IVR flow after entering it.'],
@@ -81,7 +93,7 @@ const INBOUND_ROWS: Row[] = [
   ['MaxTalkTime', 'Long', 'max', 'seconds', 'Longest talk time, in seconds.'],
   ['MaxWaitTime', 'Long', 'max', 'seconds', 'Longest wait time until answered, in seconds.'],
   ['MaxWorkTime', 'Long', 'max', 'seconds', 'Longest after-call work time, in seconds.'],
-  ['SatisfactionIndex', 'Float', 'ratio', 'score', 'Satisfaction index: the average score of the surveys responded.', { denominator: 'SatisfactionSurveysResponded' }],
+  ['SatisfactionIndex', 'Float', 'ratio', 'score', 'Satisfaction index: the average score of the surveys responded.', { denominator: 'SatisfactionSurveysResponded', reading: 'the average is over satisfactionSurveysResponded, which roll-ups weight it by; the document says only "the average satisfaction".' }],
   ['SatisfactionSurveysOffered', 'Long', 'count', 'surveys', 'Satisfaction surveys sent.'],
   ['SatisfactionSurveysResponded', 'Long', 'count', 'surveys', 'Satisfaction surveys responded.'],
   ['ServiceLevel20', 'Float', 'ratio', 'fraction', 'Service level: calls answered within 20 seconds of entering the queue / calls queued, as a fraction (1 = 100%).', { denominator: 'CallsQueued' }],
@@ -97,7 +109,7 @@ const INBOUND_ROWS: Row[] = [
 ];
 
 const OUTBOUND_ROWS: Row[] = [
-  ['AnswerRate', 'Float', 'ratio', 'fraction', 'Answer rate: calls answered / calls dialed, as a fraction (1 = 100%).', { denominator: 'CallsDialed' }],
+  ['AnswerRate', 'Float', 'ratio', 'fraction', 'Answer rate: calls answered / calls dialed, as a fraction (1 = 100%).', { denominator: 'CallsDialed', reading: 'the formula; the document gives only the name and the unit. Roll-ups weight the reported rate by callsDialed.' }],
   ['AverageDialingTime', 'Float', 'average', 'seconds', 'Average dialing time per dialed call, in seconds.', { numerator: 'TotalDialingTime', denominator: 'CallsDialed' }],
   ['AverageTalkTime', 'Float', 'average', 'seconds', 'Average talk time per answered call, in seconds.', { numerator: 'TotalTalkTime', denominator: 'CallsAnswered' }],
   ['AverageWorkTime', 'Float', 'average', 'seconds', 'Average after-call work time per answered call, in seconds.', { numerator: 'TotalWorkTime', denominator: 'CallsAnswered' }],
@@ -107,7 +119,7 @@ const OUTBOUND_ROWS: Row[] = [
   ['MaxDialingTime', 'Long', 'max', 'seconds', 'Longest dialing time, in seconds.'],
   ['MaxTalkTime', 'Long', 'max', 'seconds', 'Longest talk time, in seconds.'],
   ['MaxWorkTime', 'Long', 'max', 'seconds', 'Longest after-call work time, in seconds.'],
-  ['SatisfactionIndex', 'Float', 'ratio', 'score', 'Satisfaction index: the average score of the surveys responded.', { denominator: 'SatisfactionSurveysResponded' }],
+  ['SatisfactionIndex', 'Float', 'ratio', 'score', 'Satisfaction index: the average score of the surveys responded.', { denominator: 'SatisfactionSurveysResponded', reading: 'the average is over satisfactionSurveysResponded, which roll-ups weight it by; the document says only "the average satisfaction".' }],
   ['SatisfactionSurveysOffered', 'Long', 'count', 'surveys', 'Satisfaction surveys sent.'],
   ['SatisfactionSurveysResponded', 'Long', 'count', 'surveys', 'Satisfaction surveys responded.'],
   ['TotalDialingTime', 'Long', 'total', 'seconds', 'Total dialing time, in seconds.'],
@@ -117,9 +129,9 @@ const OUTBOUND_ROWS: Row[] = [
 ];
 
 const OVERALL_ROWS: Row[] = [
-  ['AverageBreakTime', 'Float', 'average', 'seconds', 'Average length of an agent break, in seconds (upstream reports no break count: roll-ups recover it as total / average).', { numerator: 'TotalBreakTime', denominator: null }],
-  ['AverageHoldTime', 'Float', 'average', 'seconds', 'Average hold time per held call, inbound and outbound, in seconds (no held-call count is reported: roll-ups recover it as total / average).', { numerator: 'TotalHoldTime', denominator: null }],
-  ['AverageReadyTime', 'Float', 'average', 'seconds', 'Average length of an agent ready period, in seconds (no period count is reported: roll-ups recover it as total / average).', { numerator: 'TotalReadyTime', denominator: null }],
+  ['AverageBreakTime', 'Float', 'average', 'seconds', 'Average length of an agent break, in seconds.', { numerator: 'TotalBreakTime', denominator: null }],
+  ['AverageHoldTime', 'Float', 'average', 'seconds', 'Average hold time per held call, inbound and outbound, in seconds.', { numerator: 'TotalHoldTime', denominator: null }],
+  ['AverageReadyTime', 'Float', 'average', 'seconds', 'Average length of an agent ready period, in seconds.', { numerator: 'TotalReadyTime', denominator: null }],
   ['AverageTalkTime', 'Float', 'average', 'seconds', 'Average talk time per call (inbound handled and outbound answered), in seconds.', { numerator: 'TotalTalkTime', denominator: 'TotalCalls' }],
   ['AverageWorkTime', 'Float', 'average', 'seconds', 'Average after-call work time per call, in seconds.', { numerator: 'TotalWorkTime', denominator: 'TotalCalls' }],
   ['MaxBreakTime', 'Long', 'max', 'seconds', 'Longest agent break, in seconds.'],
@@ -127,12 +139,12 @@ const OVERALL_ROWS: Row[] = [
   ['MaxReadyTime', 'Long', 'max', 'seconds', 'Longest agent ready period, in seconds.'],
   ['MaxTalkTime', 'Long', 'max', 'seconds', 'Longest talk time, in seconds.'],
   ['MaxWorkTime', 'Long', 'max', 'seconds', 'Longest after-call work time, in seconds.'],
-  ['OccupancyRate', 'Float', 'ratio', 'fraction', 'Agent occupancy: (talk + hold + after-call work time) / logged-in time, as a fraction (1 = 100%).', { denominator: 'TotalLoggedInTime' }],
-  ['SatisfactionIndex', 'Float', 'ratio', 'score', 'Satisfaction index: the average score of the surveys responded.', { denominator: 'SatisfactionSurveysResponded' }],
+  ['OccupancyRate', 'Float', 'ratio', 'fraction', 'Agent occupancy: (talk + hold + after-call work time) / logged-in time, as a fraction (1 = 100%).', { denominator: 'TotalLoggedInTime', reading: 'the formula; the document says only "agent utilization, in %". Roll-ups weight the reported rate by totalLoggedInTime.' }],
+  ['SatisfactionIndex', 'Float', 'ratio', 'score', 'Satisfaction index: the average score of the surveys responded.', { denominator: 'SatisfactionSurveysResponded', reading: 'the average is over satisfactionSurveysResponded, which roll-ups weight it by; the document says only "the average satisfaction".' }],
   ['SatisfactionSurveysOffered', 'Long', 'count', 'surveys', 'Satisfaction surveys sent.'],
   ['SatisfactionSurveysResponded', 'Long', 'count', 'surveys', 'Satisfaction surveys responded.'],
   ['TotalBreakTime', 'Long', 'total', 'seconds', 'Total agent break time, in seconds.'],
-  ['TotalCalls', 'Long', 'count', 'calls', 'Calls handled in all: inbound calls answered plus outbound calls answered.'],
+  ['TotalCalls', 'Long', 'count', 'calls', 'Calls handled in all: answered inbound calls plus connected outbound calls, as the API document defines it.', { reading: 'that this is inbound.callsHandled + outbound.callsAnswered of the same bucket. The document\'s own example reports an all-zero Overall (TotalCalls 0) beside 7 handled inbound calls, so upstream may count otherwise; the gateway passes upstream\'s figure through, never recomputes it, and takes overall averageTalkTime and averageWorkTime over it.' }],
   ['TotalHoldTime', 'Long', 'total', 'seconds', 'Total hold time, in seconds.'],
   ['TotalLoggedInTime', 'Long', 'total', 'seconds', 'Total agent logged-in time, in seconds.'],
   ['TotalReadyTime', 'Long', 'total', 'seconds', 'Total agent ready time, in seconds.'],
@@ -140,15 +152,39 @@ const OVERALL_ROWS: Row[] = [
   ['TotalWorkTime', 'Long', 'total', 'seconds', 'Total after-call work time, in seconds.'],
 ];
 
-function toDefinition([upstreamName, type, kind, unit, description, extra]: Row): MetricDefinition {
+const graphqlName = (upstreamName: string) => upstreamName.charAt(0).toLowerCase() + upstreamName.slice(1);
+
+/** Marks what the gateway reads into the API document, as opposed to what the document says. */
+export const GATEWAY_READING = "Gateway's reading, not the API document's word:";
+
+/**
+ * The reading appended to a description: the row's own, or for an average the count it is taken
+ * over (the catalog's denominator, which is also what roll-ups divide by). The API document gives
+ * no average's count, only "average X time, in seconds".
+ */
+function readingOf([upstreamName, , kind, , , extra]: Row): string | undefined {
+  if (extra?.reading) return extra.reading;
+  if (kind !== 'average') return undefined;
+  const total = graphqlName(extra!.numerator!);
+  if (extra!.denominator === null) {
+    return `taken over a count upstream does not report and the document does not name; roll-ups recover each bucket's count as ${total} / ${graphqlName(upstreamName)}.`;
+  }
+  const count = graphqlName(extra!.denominator!);
+  return `taken over ${count} (${total} / ${count}); the document does not say which count an average is over.`;
+}
+
+function toDefinition(row: Row): MetricDefinition {
+  const [upstreamName, type, kind, unit, description, extra] = row;
+  const { reading: _reading, ...references } = extra ?? {};
+  const reading = readingOf(row);
   return {
     upstreamName,
-    name: upstreamName.charAt(0).toLowerCase() + upstreamName.slice(1),
+    name: graphqlName(upstreamName),
     type,
     kind,
     unit,
-    description,
-    ...extra,
+    description: reading ? `${description} ${GATEWAY_READING} ${reading}` : description,
+    ...references,
   };
 }
 

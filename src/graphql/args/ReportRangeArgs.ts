@@ -8,7 +8,8 @@ import { ReportInterval } from '../types/ReportInterval';
 export class ReportWindowArgs {
   @Field(() => TimestampScalar, {
     nullable: true,
-    description: 'Range start, inclusive (floored to its bucket). Default: today 00:00 in timeZone.',
+    description:
+      'Range start, inclusive. Buckets are whole, so the range is widened to the start of the bucket holding startTime, in timeZone: its hour (HOURLY; TOTAL and summary floor to the hour), the midnight of its day (DAILY), Monday 00:00 of its ISO week (WEEKLY) or 00:00 on the 1st of its month (MONTHLY). A WEEKLY or MONTHLY range can thus start, and count traffic from, up to a week or a month before startTime: the first bucket\'s statsTime is that widened start, and errors about the range name it (extensions.widenedStartTime). Default: today 00:00 in timeZone.',
   })
   startTime?: number | null;
 

@@ -10,7 +10,7 @@ export class CallCenterInstanceResolver {
   @Query(() => CallCenterInstance, {
     description: 'A call center instance by id. Existence is checked when its reports are read.',
   })
-  callCenterInstance(@Arg('id', () => ID) id: string): CallCenterInstance {
+  callCenterInstance(@Arg('id', () => ID, { description: 'CCC instance id, e.g. "ccc-test" (letters, digits, "-" and "_").' }) id: string): CallCenterInstance {
     assertInstanceId(id, 'id');
     return { id };
   }

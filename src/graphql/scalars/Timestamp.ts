@@ -65,8 +65,13 @@ function parseLiteral(ast: ValueNode): number {
 export const TimestampScalar = new GraphQLScalarType<number, number>({
   name: 'Timestamp',
   description:
-    'A point in time. Output: epoch milliseconds (integer). Input: epoch milliseconds or an ISO-8601 date-time with offset, e.g. "2026-05-06T00:00:00+08:00".',
-  specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc3339',
+    'A point in time as epoch milliseconds: an ECMAScript time value (see @specifiedBy), integral milliseconds since 1970-01-01T00:00:00Z. Output: always epoch milliseconds (integer). Input: epoch milliseconds, or an ISO-8601 / RFC 3339 date-time with an explicit offset, e.g. "2026-05-06T00:00:00+08:00" (without an offset it is rejected: the server\'s zone would shift day boundaries).',
+  // @specifiedBy names the document that defines what the scalar *is*, and a client generator
+  // may map the scalar from it: this one is an ECMAScript time value (integral milliseconds since
+  // 1970-01-01T00:00:00Z, leap seconds ignored), which is what every response carries. RFC 3339
+  // (the previous URL) describes date-time *strings*, which are only one accepted input form, and
+  // made tools expect strings out; the input forms are in the description.
+  specifiedByURL: 'https://tc39.es/ecma262/#sec-time-values-and-time-range',
   serialize(value) {
     if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
     if (value instanceof Date) return value.getTime();

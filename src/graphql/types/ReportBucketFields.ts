@@ -27,7 +27,7 @@ export abstract class ReportBucketFields {
 
   @Field(() => TimestampScalar, {
     description:
-      'Bucket start (epoch milliseconds), as upstream StatsTime: the start of the hour, or the first midnight of the day, ISO week (Monday) or month in the bucket zone. The range is widened to whole buckets, never cut: the first bucket starts at or before startTime, a WEEKLY or MONTHLY one up to a week or a month before it. TOTAL: startTime floored to the hour.',
+      'Bucket start (epoch milliseconds), as upstream StatsTime: the start of the hour, or the first midnight of the day, ISO week (Monday) or month in the bucket zone. The range is widened to whole buckets, never cut: the first bucket\'s statsTime is the start of the bucket holding startTime, at or before it; for WEEKLY the Monday of its week and for MONTHLY the 1st of its month, up to a week or a month before startTime, and its figures cover that whole bucket. TOTAL: startTime floored to the hour.',
   })
   statsTime!: number;
 
@@ -43,12 +43,12 @@ export abstract class ReportBucketFields {
   })
   closed!: boolean;
 
-  @Field(() => InboundMetrics)
+  @Field(() => InboundMetrics, { description: 'Inbound metrics of this bucket: calls into the call center (upstream Inbound).' })
   inbound!: InboundMetrics;
 
-  @Field(() => OutboundMetrics)
+  @Field(() => OutboundMetrics, { description: 'Outbound metrics of this bucket: calls dialed by agents (upstream Outbound).' })
   outbound!: OutboundMetrics;
 
-  @Field(() => OverallMetrics)
+  @Field(() => OverallMetrics, { description: 'Overall metrics of this bucket: agent time and calls in both directions (upstream Overall).' })
   overall!: OverallMetrics;
 }

@@ -13,7 +13,8 @@ const UNIT_NOTE: Record<MetricDefinition['unit'], string> = {
   calls: 'Unit: calls.',
   surveys: 'Unit: surveys.',
   seconds: 'Unit: seconds.',
-  fraction: 'Unit: fraction 0..1 (0.5 = 50%).',
+  // The document's field table says "%"; its own example reports 7 handled of 7 queued as 1.
+  fraction: 'Unit: fraction 0..1 (0.5 = 50%); the gateway\'s reading of the API document\'s "%", whose own example reports 7 handled of 7 queued calls as 1.',
   score: 'Unit: survey score.',
 };
 
