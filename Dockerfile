@@ -18,6 +18,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Example operations preloaded in the explorer (when EXPLORER=true).
 COPY schema ./schema
+# The safelist of PERSISTED_QUERIES=safelist (npm run codegen writes it).
+COPY generated/client/persisted-documents.json ./generated/client/persisted-documents.json
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

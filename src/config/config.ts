@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { assertTimeZone } from '../reports/intervals';
 import { AuthConfigError, parseAuthConfig, type AuthConfig } from '../server/auth/authConfig';
+import { DEVELOPMENT_CORS_ORIGINS, parseCorsOrigins, type CorsConfig } from './corsOrigins';
 import { envBoolean } from './envBoolean';
 
 const boolean = envBoolean;
@@ -57,6 +58,10 @@ const EnvSchema = z.object({
   CCC_TIMEOUT_MS: positiveInt.default(10_000),
   CCC_EMULATOR: boolean.optional(),
   UPSTREAM_CONCURRENCY: positiveInt.default(4),
+  // New upstream calls one caller may cause per minute (0: no budget). One call brings up to 10
+  // days of hourly buckets: a cold 7-day dashboard of 10 instances costs 10, a cold 180-day
+  // hourly history of one instance 18; cached buckets cost nothing.
+  UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: nonNegativeInt.default(1_000),
 
   REDIS_URL: z.string().url().optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
@@ -75,13 +80,32 @@ const EnvSchema = z.object({
   MAX_QUERY_DEPTH: positiveInt.default(10),
   MAX_ALIASES: positiveInt.default(50),
   MAX_DOCUMENT_BYTES: positiveInt.default(16_384),
+  // Parse and validation bounds (src/server/limits/documentLimits.ts): the largest real operation
+  // here (50 aliased reports of all 82 metrics through one fragment) has about 1,150 tokens, and
+  // validating an accepted document costs about 2 microseconds per token.
+  MAX_TOKENS: positiveInt.default(2_000),
+  MAX_DIRECTIVES: positiveInt.default(50),
+  // Refused requests (400, 413) per caller per minute before the caller is refused outright (0: off).
+  REJECTED_REQUESTS_PER_MINUTE: nonNegativeInt.default(60),
   RATE_LIMIT_PER_SECOND: nonNegativeInt.default(50),
   RATE_LIMIT_BURST: nonNegativeInt.default(200),
   UPSTREAM_MAX_ATTEMPTS: positiveInt.default(3),
   UPSTREAM_DEADLINE_MS: positiveInt.default(20_000),
   CIRCUIT_RESET_MS: positiveInt.default(5_000),
+  // After SIGTERM/SIGINT: how long in-flight operations may take before their connections are
+  // cut. The process exits at the latest a few seconds after this (closing Redis, the emulator).
+  SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   /** GraphiQL on GET /graphql and introspection; unset: on unless NODE_ENV=production. */
   EXPLORER: boolean.optional(),
+  /** What a browser's GET /graphql shows; both stay reachable at /graphiql and /playground. */
+  EXPLORER_UI: z.enum(['graphiql', 'playground']).default('graphiql'),
+  /** Origins allowed to call /graphql from a browser; unset: none in production, loopback origins otherwise. */
+  CORS_ORIGINS: z.string().optional(),
+  CORS_CREDENTIALS: boolean.default(false),
+  /** apq: automatic persisted queries (Redis when configured); safelist: only the generated manifest; off. */
+  PERSISTED_QUERIES: z.enum(['apq', 'safelist', 'off']).default('apq'),
+  /** How long an APQ registration lives (seconds); a client re-registers after a PERSISTED_QUERY_NOT_FOUND. */
+  PERSISTED_QUERIES_TTL_S: positiveInt.max(30 * 86_400).default(86_400),
 
   // Credential chain markers: only used to decide whether real credentials are configured.
   ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),
@@ -112,18 +136,27 @@ export interface GatewayConfig {
     region: string;
     timeoutMs: number;
     concurrency: number;
+    /** New upstream calls per caller per minute; 0: unlimited. */
+    callsPerCallerPerMinute: number;
   };
   timeZone: string;
   instanceTimeZones: Record<string, string>;
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
   cache: { enabled: boolean; leaseMs: number; responseCacheMaxBytes: number; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
   limits: { maxBucketsPerField: number; maxInstancesPerField: number };
-  operationLimits: { maxCost: number; maxDepth: number; maxAliases: number; maxDocumentBytes: number };
+  operationLimits: { maxCost: number; maxDepth: number; maxAliases: number; maxDocumentBytes: number; maxTokens: number; maxDirectives: number; rejectedRequestsPerMinute: number };
   rateLimit: { perSecond: number; burst: number };
   resilience: { maxAttempts: number; deadlineMs: number; circuitResetMs: number };
+  /** In-flight operations get this long after a termination signal (SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
   auth: AuthConfig;
-  /** The offline explorer (GraphiQL) and introspection, together. */
+  /** The offline explorers (GraphiQL, GraphQL Playground) and introspection, together. */
   explorer: boolean;
+  /** Which explorer a browser's GET /graphql shows. */
+  explorerUi: Env['EXPLORER_UI'];
+  cors: CorsConfig;
+  /** PERSISTED_QUERIES and the APQ registration TTL (src/server/persistedQueries). */
+  persistedQueries: { mode: Env['PERSISTED_QUERIES']; ttlSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -195,6 +228,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       problems.push(`REDIS_CLUSTER_NODES: ${(e as Error).message}`);
     }
   }
+  // Unset: loopback origins on any port outside production (a frontend dev server), none in
+  // production. Set but empty (CORS_ORIGINS=) counts as unset, like every variable here.
+  let corsOrigins: string[] = env.NODE_ENV === 'production' ? [] : DEVELOPMENT_CORS_ORIGINS;
+  if (env.CORS_ORIGINS) {
+    try {
+      corsOrigins = parseCorsOrigins(env.CORS_ORIGINS);
+    } catch (e) {
+      problems.push(`CORS_ORIGINS: ${(e as Error).message}`);
+    }
+  }
   if (env.ALIBABA_CLOUD_ACCESS_KEY_ID && !env.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
     problems.push('ALIBABA_CLOUD_ACCESS_KEY_SECRET: required when ALIBABA_CLOUD_ACCESS_KEY_ID is set');
   }
@@ -206,6 +249,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
   const upstreamMode = useEmulator ? 'emulator' : 'aliyun';
   if (upstreamMode === 'aliyun' && !hasCredentials(env)) {
     problems.push('ALIBABA_CLOUD_ACCESS_KEY_ID: credentials are required to call Alibaba Cloud (or set CCC_EMULATOR=true)');
+  }
+  // The emulator serves simulated numbers: a production deployment that forgot its credentials
+  // must not start serving them (and caching them as final) as if they were real.
+  if (env.NODE_ENV === 'production' && upstreamMode === 'emulator' && env.CCC_EMULATOR !== true) {
+    problems.push(
+      'CCC_ENDPOINT / ALIBABA_CLOUD_ACCESS_KEY_ID: refusing to start in production on the built-in emulator (simulated data): ' +
+        'set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or another credential source: ALIBABA_CLOUD_PROFILE, ' +
+        'ALIBABA_CLOUD_CREDENTIALS_FILE, ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_ECS_METADATA), with CCC_ENDPOINT if not ccc.<CCC_REGION>.aliyuncs.com; ' +
+        'or set CCC_EMULATOR=true to run the emulator on purpose',
+    );
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -220,6 +273,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       region: env.CCC_REGION,
       timeoutMs: env.CCC_TIMEOUT_MS,
       concurrency: env.UPSTREAM_CONCURRENCY,
+      callsPerCallerPerMinute: env.UPSTREAM_CALLS_PER_CALLER_PER_MINUTE,
     },
     timeZone: env.CCC_TIMEZONE,
     instanceTimeZones: env.CCC_INSTANCE_TIMEZONES,
@@ -236,10 +290,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,
     },
     limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD, maxInstancesPerField: env.MAX_INSTANCES_PER_FIELD },
-    operationLimits: { maxCost: env.OPERATION_MAX_COST, maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDocumentBytes: env.MAX_DOCUMENT_BYTES },
+    operationLimits: { maxCost: env.OPERATION_MAX_COST, maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDocumentBytes: env.MAX_DOCUMENT_BYTES, maxTokens: env.MAX_TOKENS, maxDirectives: env.MAX_DIRECTIVES, rejectedRequestsPerMinute: env.REJECTED_REQUESTS_PER_MINUTE },
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
     resilience: { maxAttempts: env.UPSTREAM_MAX_ATTEMPTS, deadlineMs: env.UPSTREAM_DEADLINE_MS, circuitResetMs: env.CIRCUIT_RESET_MS },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     auth,
     explorer: env.EXPLORER ?? env.NODE_ENV !== 'production',
+    explorerUi: env.EXPLORER_UI,
+    cors: { origins: corsOrigins, credentials: env.CORS_CREDENTIALS },
+    persistedQueries: { mode: env.PERSISTED_QUERIES, ttlSeconds: env.PERSISTED_QUERIES_TTL_S },
   };
 }

@@ -14,9 +14,10 @@ import type { AddressInfo } from 'node:net';
 import type { MemoryBucketStore } from '../cache/MemoryBucketStore';
 import { RedisBucketStore } from '../cache/RedisBucketStore';
 import { createRedisConnection } from '../cache/redisConnection';
+import { EvictionPolicyMonitor } from './evictionPolicyMonitor';
 import type { GatewayConfig } from '../config/config';
 import type { GatewayContext } from '../graphql/context';
-import { reportFieldCost } from '../graphql/reportFieldCost';
+import { reportFieldCost, representationPriceClass } from '../graphql/reportFieldCost';
 import { buildGatewaySchema } from '../graphql/schema';
 import type { BucketStore } from '../reports/BucketStore';
 import { InstanceReports } from '../reports/InstanceReports';
@@ -30,6 +31,7 @@ import { debugExtensionsPlugin } from './debugExtensionsPlugin';
 import {
   createGatewayMetrics,
   createReadinessCheck,
+  type ConditionResult,
   healthzHandler,
   ObservedMemoryBucketStore,
   operationMetricsPlugin,
@@ -42,13 +44,21 @@ import {
 } from './observability';
 import { createUpstreamAnswerReporter } from './observability/upstreamAnswerReporter';
 import { createAuthenticator } from './auth/Authenticator';
-import { callerGate, principalOf } from './callerGate';
+import { callerGate, callerKeyOf, principalOf } from './callerGate';
 import { ResponseCache, responseCachePlugin, serveCachedResponses } from './responseCache';
 import { rejectOversizedDocuments } from './limits/documentSize';
 import { operationCostPlugin } from './limits/operationCostPlugin';
 import { createRateLimiter } from './limits/rateLimit';
-import { maxAliasesRule, maxDepthRule } from './limits/validationRules';
+import { createUpstreamCallBudget } from './limits/upstreamBudget';
+import { MAX_VALIDATION_ERRORS, rejectCostlyDocuments } from './limits/documentLimits';
+import { jsonErrorHandler, rejectDeeplyNestedInput } from './limits/requestBody';
+import { refuseCallersOverRejectionBudget } from './limits/rejectionBudget';
 import { createExplorerRouter } from './explorer';
+import { corsForEndpoint } from './cors';
+import { graphqlResponseHeaders, httpCachingPlugin, strongEtagsForGet } from './httpCaching';
+import { createApqCache } from './persistedQueries/apqCache';
+import { persistedQueryRequests } from './persistedQueries/persistedQueryRequests';
+import { Safelist } from './persistedQueries/safelist';
 
 export interface GatewayOverrides {
   now?: () => number;
@@ -59,6 +69,8 @@ export interface GatewayOverrides {
   logger?: Logger;
   /** Options for the embedded emulator (tests: a clock, failure injection). */
   emulator?: ConstructorParameters<typeof CccEmulator>[0];
+  /** Circuit breaker settings (tests: a short rolling window). */
+  breaker?: Partial<typeof DEFAULT_BREAKER>;
 }
 
 export interface Gateway {
@@ -80,6 +92,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const now = overrides.now ?? Date.now;
   const metrics = createGatewayMetrics();
+  // PERSISTED_QUERIES=safelist without its manifest must not start (nothing is open yet).
+  const safelist = config.persistedQueries.mode === 'safelist' ? Safelist.load() : undefined;
 
   let emulator: CccEmulator | undefined;
   let source = overrides.source;
@@ -97,6 +111,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       endpoint = { host: new URL(url).host, protocol: 'http' };
       accessKey = EMULATOR_ACCESS_KEY;
       logger.info({ endpoint: url }, 'no Alibaba Cloud credentials configured: using the built-in CCC emulator');
+      // Only CCC_EMULATOR=true gets here in production (the configuration refuses it otherwise).
+      if (config.env === 'production') logger.warn({ endpoint: url }, EMULATOR_IN_PRODUCTION);
     }
     const answerReporter = createUpstreamAnswerReporter({ logger, metrics });
     source = new CccClient({
@@ -106,7 +122,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       timeoutMs: config.upstream.timeoutMs,
       maxAttempts: config.resilience.maxAttempts,
       deadlineMs: config.resilience.deadlineMs,
-      breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs },
+      breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs, ...overrides.breaker },
       accessKey,
       onAttempt: (event) => {
         metrics.recordUpstreamAttempt(event);
@@ -137,6 +153,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const memory = new ObservedMemoryBucketStore(config.cache.memoryMaxBuckets, metrics);
   let redis: ReturnType<typeof createRedisConnection> | undefined;
   let redisStore: RedisBucketStore | undefined;
+  let evictionPolicy: EvictionPolicyMonitor | undefined;
   if (config.redis && !overrides.shared) {
     redis = createRedisConnection({ url: config.redis.url, clusterNodes: config.redis.clusterNodes, commandTimeoutMs: config.redis.commandTimeoutMs });
     redisStore = new RedisBucketStore({ redis, logger, keyPrefix: overrides.redisKeyPrefix, timeoutMs: config.redis.commandTimeoutMs });
@@ -145,6 +162,16 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     // moment: otherwise the first operations after a start all miss a perfectly good cache. A
     // Redis that is down does not block the start: the gateway serves from upstream meanwhile.
     if (!(await waitUntilReady(redis, 3_000))) logger.warn({}, 'Redis not reachable at start; serving from upstream until it is');
+    evictionPolicy = new EvictionPolicyMonitor({ redis, logger, production: config.env === 'production', timeoutMs: config.redis.commandTimeoutMs });
+    try {
+      await evictionPolicy.start();
+    } catch (error) {
+      // Refused (allkeys-* in production): nothing may stay open behind the caller's back.
+      redis.disconnect();
+      await emulator?.stop();
+      if (source instanceof CccClient) source.shutdown();
+      throw error;
+    }
   }
   const pipeline = new ReportPipeline({
     source,
@@ -154,9 +181,19 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     settleDelayMs: config.cache.settleDelayMs,
     openTtlMs: config.cache.openTtlMs,
     upstreamConcurrency: config.upstream.concurrency,
+    upstreamBudget:
+      config.upstream.callsPerCallerPerMinute > 0
+        ? createUpstreamCallBudget({
+            perMinute: config.upstream.callsPerCallerPerMinute,
+            redis,
+            keyPrefix: `ub:${overrides.redisKeyPrefix ?? 'ccc:'}`,
+            onRejected: () => metrics.recordUpstreamBudgetRejected(),
+          })
+        : undefined,
     cacheEnabled: config.cache.enabled,
     leaseMs: config.cache.leaseMs,
   });
+  metrics.observeUpstreamScheduler(pipeline.scheduler);
   const zoneFor = (instanceId: string) => config.instanceTimeZones[instanceId] ?? config.timeZone;
 
   const app = express();
@@ -168,20 +205,42 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     config.rateLimit.perSecond > 0 ? createRateLimiter({ ...config.rateLimit, redis, keyPrefix: `rl:${overrides.redisKeyPrefix ?? 'ccc:'}` }) : undefined;
   const responseCache =
     config.cache.enabled && config.cache.responseCacheMaxBytes > 0 ? new ResponseCache(config.cache.responseCacheMaxBytes) : undefined;
+  const schema = await buildGatewaySchema();
+  // APQ registrations: Redis when configured (shared by replicas), this process otherwise. The
+  // safelist mode registers only listed texts, under a prefix of its own: an `apq` deployment's
+  // registrations of arbitrary texts must never count as listed.
+  const apqCache =
+    config.persistedQueries.mode === 'off'
+      ? undefined
+      : createApqCache({
+          redis,
+          keyPrefix: `${overrides.redisKeyPrefix ?? 'ccc:'}${safelist ? 'safelist:' : ''}`,
+          maxTtlSeconds: config.persistedQueries.ttlSeconds,
+          logger,
+        });
   const apollo = new ApolloServer<GatewayContext>({
-    schema: await buildGatewaySchema(),
+    schema,
+    persistedQueries: apqCache ? { cache: apqCache, ttl: config.persistedQueries.ttlSeconds } : false,
     formatError: createErrorFormatter(logger, { hideSchemaDetails: config.env === 'production' }),
     // Validation messages without "Did you mean" in production (the formatter also covers variables).
     hideSchemaDetailsFromClientErrors: config.env === 'production',
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGTERM/SIGINT. Apollo's own handlers (on unless NODE_ENV=test) would call
+    // stop() alongside close(), and Apollo 5.5 never resolves a second concurrent stop(): the
+    // process hung until killed.
+    stopOnTerminationSignals: false,
     // Introspection follows the explorer switch (EXPLORER; off by default in production).
     introspection: config.explorer,
     plugins: [
       // Apollo's landing pages load from CDNs; the explorer (./explorer) is served locally instead.
       ApolloServerPluginLandingPageDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      // Reports carry no cache hints; the plugin would otherwise hook every field.
+      // In-flight operations get SHUTDOWN_GRACE_MS; idle keep-alive connections close at once.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
+      // Per-field cache hints would hook every field; Cache-Control comes from the trace instead
+      // (httpCachingPlugin), once per operation.
       ApolloServerPluginCacheControlDisabled(),
+      // Before the response cache's plugin: it stores the Cache-Control this one sets.
+      httpCachingPlugin<GatewayContext>({ now, scope: config.auth.mode === 'off' ? 'public' : 'private', openTtlMs: config.cache.openTtlMs }),
       // Federated traces for the router, only when it asks (explicit: no start-up notice).
       ApolloServerPluginInlineTrace({ includeErrors: { transform: (err) => err } }),
       debugExtensionsPlugin({ allowEveryone: config.explorer }),
@@ -190,9 +249,13 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       operationCostPlugin<GatewayContext>({
         maxCost: config.operationLimits.maxCost,
         fieldCost: (ctx) => (_parentType, fieldName, args, parentArgs) => reportFieldCost(ctx.reports, fieldName, args, parentArgs),
+        representationClass: (ctx) => (representation) => representationPriceClass(ctx.reports, representation),
       }),
     ],
-    validationRules: [maxDepthRule(config.operationLimits.maxDepth), maxAliasesRule(config.operationLimits.maxAliases)],
+    // Depth, aliases, directives and field merging are bounded before Apollo (rejectCostlyDocuments);
+    // the token cap is repeated here so Apollo's own parse is bounded too.
+    parseOptions: { maxTokens: config.operationLimits.maxTokens },
+    validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
   });
   await apollo.start();
 
@@ -207,25 +270,44 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         timeoutMs: config.redis?.commandTimeoutMs ?? 500,
         isShuttingDown: () => closing !== undefined,
         cacheEnabled: config.cache.enabled,
+        conditions: () => redisConditions(redisStore, evictionPolicy),
+        upstreamMode: {
+          mode: config.upstreamMode,
+          warning: config.upstreamMode === 'emulator' && config.env === 'production' ? EMULATOR_IN_PRODUCTION : undefined,
+        },
       }),
     ),
   );
   app.get('/metrics', metrics.metricsHandler());
-  // Before Apollo: the GraphiQL page on a browser GET, and its assets.
-  if (config.explorer) app.use('/graphql', createExplorerRouter({ now, zoneFor, warn: (msg) => logger.warn({}, msg) }));
+  // Before everything else on the endpoint: CORS (preflights are answered here), when origins are allowed.
+  const cors = corsForEndpoint(config.cors);
+  if (cors) app.use('/graphql', cors);
+  // Before Apollo: the explorer (EXPLORER_UI) on a browser GET of the endpoint, /graphiql, /playground, their assets.
+  if (config.explorer) app.use(createExplorerRouter({ now, zoneFor, ui: config.explorerUi, endpointPath: '/graphql', warn: (msg) => logger.warn({}, msg) }));
   app.use(
     '/graphql',
+    // Cache-Control no-store until an answer says otherwise, Vary; GET: strong ETags and 304s (./httpCaching).
+    graphqlResponseHeaders({ authOn: config.auth.mode !== 'off' }),
+    strongEtagsForGet(),
     express.json({ limit: '256kb' }),
+    rejectDeeplyNestedInput(),
     rejectOversizedDocuments(config.operationLimits.maxDocumentBytes),
     callerGate({ authenticator, rateLimiter, authOff: config.auth.mode === 'off', logger, onRateLimited: () => metrics.recordRateLimited() }),
+    ...(config.operationLimits.rejectedRequestsPerMinute > 0
+      ? [refuseCallersOverRejectionBudget({ perMinute: config.operationLimits.rejectedRequestsPerMinute, onRefused: () => metrics.recordRateLimited() })]
+      : []),
+    // Hashes and ids become their text here (safelist: refused unless listed), so the response
+    // cache and the document limits see the text.
+    ...(apqCache ? [persistedQueryRequests({ safelist, registered: apqCache })] : []),
     ...(responseCache ? [serveCachedResponses(responseCache, principalOf, () => metrics.recordOperation('cached', 'ok'))] : []),
+    rejectCostlyDocuments(schema, config.operationLimits),
     expressMiddleware(apollo, {
       context: async ({ res }) => {
         const requestId = requestIdOf(res);
         const principal = principalOf(res);
         const trace = new PipelineTrace();
         const reports = new InstanceReports(
-          pipeline.createLoader(trace),
+          pipeline.createLoader(trace, callerKeyOf(res)),
           { zoneFor, ...config.limits },
           now(),
           (instanceId) => principal.canRead(instanceId),
@@ -235,6 +317,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       },
     }),
   );
+  // Malformed bodies (body-parser's errors) and anything unexpected: JSON, never Express's HTML page.
+  app.use(jsonErrorHandler(logger));
 
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const address = httpServer.address() as AddressInfo;
@@ -252,10 +336,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     logger,
     close() {
       closing ??= (async () => {
-        await apollo.stop(); // drains in-flight requests, then closes the HTTP server
+        await apollo.stop(); // stops accepting, drains in-flight requests, closes the HTTP server
+        evictionPolicy?.stop();
         await emulator?.stop();
         if (source instanceof CccClient) source.shutdown(); // the breaker's rolling-window timer
-        redis?.disconnect();
+        if (redis) await closeRedis(redis, config.redis?.commandTimeoutMs ?? 500);
       })();
       return closing;
     },
@@ -274,6 +359,37 @@ function configuredCredentialSources(env: NodeJS.ProcessEnv = process.env): stri
   ];
   const configured = sources.filter(([name]) => env[name]).map(([name, what]) => `${what} (${name})`);
   return configured.length ? configured : ['none set: default chain (~/.aliyun/config.json, ~/.alibabacloud/credentials)'];
+}
+
+const EMULATOR_IN_PRODUCTION =
+  'NODE_ENV=production with CCC_EMULATOR=true: every answer is simulated by the built-in emulator, not Alibaba Cloud data';
+
+/** Redis conditions for /readyz: the eviction policy, and whether Redis refuses writes (full). */
+function redisConditions(store: RedisBucketStore | undefined, evictionPolicy: EvictionPolicyMonitor | undefined) {
+  const conditions: Record<string, ConditionResult> = {};
+  if (evictionPolicy) conditions.evictionPolicy = evictionPolicy.condition();
+  if (store) {
+    conditions.cacheWrites = store.full
+      ? { status: 'failing', reason: 'Redis is full (maxmemory reached, noeviction): new buckets are not cached in Redis' }
+      : { status: 'ok' };
+  }
+  return conditions;
+}
+
+/**
+ * QUIT lets replies already on their way arrive (a write sent just before the signal); bounded,
+ * because a Redis that does not answer must not hold the exit. Fails at once while disconnected.
+ */
+async function closeRedis(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.quit().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  redis.disconnect();
 }
 
 function waitUntilReady(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<boolean> {

@@ -49,6 +49,23 @@ describe('configuration', () => {
     expect(found.join('\n')).toMatch(/Unknown time zone "Mars\/Olympus"/);
   });
 
+  it('budgets upstream calls per caller per minute by default; 0 turns the budget off; a negative budget is refused', () => {
+    expect(loadConfig({}).upstream.callsPerCallerPerMinute).toBe(1_000);
+    expect(loadConfig({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '0' }).upstream.callsPerCallerPerMinute).toBe(0);
+    expect(problems({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '-1' })).toEqual([expect.stringMatching(/^UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: /)]);
+    expect(problems({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: 'lots' })).toEqual([expect.stringMatching(/^UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: /)]);
+  });
+
+  it('persisted queries: apq for a day by default; safelist, off; a TTL over 30 days or an unknown mode is refused', () => {
+    expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 86_400 });
+    expect(loadConfig({ PERSISTED_QUERIES: 'safelist', PERSISTED_QUERIES_TTL_S: '3600' }).persistedQueries).toEqual({ mode: 'safelist', ttlSeconds: 3_600 });
+    expect(loadConfig({ PERSISTED_QUERIES: 'off' }).persistedQueries.mode).toBe('off');
+    expect(problems({ PERSISTED_QUERIES: 'allowlist', PERSISTED_QUERIES_TTL_S: String(31 * 86_400) }).map((p) => p.split(':')[0]).sort()).toEqual([
+      'PERSISTED_QUERIES',
+      'PERSISTED_QUERIES_TTL_S',
+    ]);
+  });
+
   it('parses per-instance time zones and Redis cluster nodes', () => {
     const config = loadConfig({ CCC_INSTANCE_TIMEZONES: 'ccc-us=America/New_York, ccc-eu=Europe/Berlin', REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7001' });
     expect(config.instanceTimeZones).toEqual({ 'ccc-us': 'America/New_York', 'ccc-eu': 'Europe/Berlin' });

@@ -20,13 +20,16 @@
  *    `onCircuitChange` (`recordCircuitState`);
  *  - cache writes: `ObservedMemoryBucketStore` (+ `observeSharedStore` so that buckets copied
  *    from Redis into memory are not counted as writes);
- *  - Redis errors and health: `observeRedisStore`, read when scraped.
+ *  - Redis errors and health: `observeRedisStore`, read when scraped;
+ *  - upstream answers served although they break a roll-up assumption: `recordUpstreamAnomalies`
+ *    (from `CccClient`'s `onAnswerAnomalies`).
  */
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BucketRef, BucketStore, BucketWrite } from '../../reports/BucketStore';
 import { MemoryBucketStore } from '../../cache/MemoryBucketStore';
 import type { StoredBucket, UpstreamInterval } from '../../reports/buckets';
+import { ANOMALY_RULES, type AnomalyRule } from '../../reports/rollupAnomalies';
 import type { CircuitState } from '../../upstream/CccClient';
 
 export type { CircuitState, UpstreamInterval };
@@ -74,6 +77,14 @@ export interface UpstreamHealth {
   circuit: CircuitState;
 }
 
+/** What `observeRedisStore` reads; `RedisBucketStore` fits. */
+export interface ObservableRedisStore {
+  readonly healthy: boolean;
+  /** True while Redis refuses writes for lack of memory. */
+  readonly full?: boolean;
+  readonly counters: { readonly errors: number; readonly writesRejectedOutOfMemory?: number };
+}
+
 export interface GatewayMetricsOptions {
   /** Process and Node.js metrics (`process_*`, `nodejs_*`). Default true. */
   defaultMetrics?: boolean;
@@ -99,8 +110,14 @@ export interface GatewayMetrics {
   recordCacheWrites(writes: readonly Pick<BucketWrite, 'series' | 'value'>[]): void;
   recordRedisError(count?: number): void;
   recordRateLimited(): void;
-  /** Reads `counters.errors` and `healthy` of a Redis store at every scrape. */
-  observeRedisStore(store: { readonly healthy: boolean; readonly counters: { readonly errors: number } }): void;
+  /** Fields refused because their caller's budget of upstream calls per minute was spent. */
+  recordUpstreamBudgetRejected(): void;
+  /** Reads the upstream scheduler's limit, calls in flight and calls queued at every scrape. */
+  observeUpstreamScheduler(scheduler: { readonly concurrencyLimit: number; readonly inFlight: number; readonly queued: number }): void;
+  /** Findings of `findRollupAnomalies` in upstream answers that were served anyway, one per finding. */
+  recordUpstreamAnomalies(rules: readonly AnomalyRule[]): void;
+  /** Reads `counters`, `healthy` and `full` of a Redis store at every scrape. */
+  observeRedisStore(store: ObservableRedisStore): void;
   /**
    * Wraps the shared tier so that buckets it returns, when the pipeline copies them into the
    * in-process tier, are not counted as cache writes. Pass-through otherwise.
@@ -222,7 +239,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     buckets: BATCH_BUCKETS,
     registers,
   });
-  const redisStores: { readonly healthy: boolean; readonly counters: { readonly errors: number }; lastErrors: number }[] = [];
+  const redisStores: (ObservableRedisStore & { lastErrors: number; lastRejectedOutOfMemory: number })[] = [];
   const redisErrors = new Counter({
     name: 'ccc_gateway_redis_errors_total',
     help: 'Failed or timed-out Redis cache operations, and undecodable cached values',
@@ -240,12 +257,31 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     help: 'Requests rejected by the per-caller rate limit',
     registers,
   });
+  const upstreamThrottled = new Counter({
+    name: 'ccc_gateway_upstream_throttled_total',
+    help: 'Upstream attempts answered with throttling (Throttling* codes): retried until the deadline, and the upstream concurrency backs off',
+    registers,
+  });
+  const upstreamBudgetRejected = new Counter({
+    name: 'ccc_gateway_upstream_budget_rejections_total',
+    help: 'Operation batches refused (RATE_LIMITED) because the caller spent its budget of upstream calls per minute',
+    registers,
+  });
+  const upstreamAnomalies = new Counter({
+    name: 'ccc_gateway_upstream_anomalies_total',
+    help: 'Findings in served upstream answers that break a roll-up assumption (docs/rollups.md), by rule',
+    labelNames: ['rule'] as const,
+    registers,
+  });
 
   circuitState.set(0);
   circuitTransitions.inc({ to: 'closed' }, 0);
   circuitTransitions.inc({ to: 'half-open' }, 0);
   circuitTransitions.inc({ to: 'open' }, 0);
   rateLimited.inc(0);
+  upstreamThrottled.inc(0);
+  upstreamBudgetRejected.inc(0);
+  for (const rule of ANOMALY_RULES) upstreamAnomalies.inc({ rule }, 0);
   redisErrors.inc(0);
 
   const operationNames = new BoundedLabels(options.maxOperationNames ?? 200, 'other');
@@ -271,6 +307,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     const outcome = event.error ? 'error' : 'ok';
     const code = event.error ? upstreamCodes.get(upstreamCodeOf(event.error)) : 'OK';
     upstreamCalls.inc({ outcome, code });
+    if (event.error?.code === 'UPSTREAM_THROTTLED') upstreamThrottled.inc();
     upstreamDuration.observe({ outcome }, Math.max(0, event.durationMs) / 1000);
     if (event.attempt > 1) {
       const retried = (event.query && lastFailure.get(event.query)) ?? 'UNKNOWN';
@@ -353,6 +390,42 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       rateLimited.inc();
     },
 
+    recordUpstreamBudgetRejected() {
+      upstreamBudgetRejected.inc();
+    },
+
+    observeUpstreamScheduler(scheduler) {
+      new Gauge({
+        name: 'ccc_gateway_upstream_concurrency_limit',
+        help: 'Upstream calls allowed in flight now: UPSTREAM_CONCURRENCY, halved on throttling, recovering with successes',
+        registers,
+        collect() {
+          this.set(scheduler.concurrencyLimit);
+        },
+      });
+      new Gauge({
+        name: 'ccc_gateway_upstream_in_flight_calls',
+        help: 'Upstream calls holding a concurrency slot (retries and their backoff included)',
+        registers,
+        collect() {
+          this.set(scheduler.inFlight);
+        },
+      });
+      new Gauge({
+        name: 'ccc_gateway_upstream_queued_calls',
+        help: 'Upstream calls waiting for a slot (queued per caller, served round robin)',
+        registers,
+        collect() {
+          this.set(scheduler.queued);
+        },
+      });
+    },
+
+    recordUpstreamAnomalies(rules) {
+      // The rule set is fixed in code, so the label cannot grow from outside.
+      for (const rule of rules) if ((ANOMALY_RULES as readonly string[]).includes(rule)) upstreamAnomalies.inc({ rule });
+    },
+
     observeRedisStore(store) {
       // Registered with the first store: a gateway without Redis has no such series (an unset
       // gauge would read 0, "unhealthy").
@@ -365,15 +438,41 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
             this.set(redisStores.every((s) => s.healthy) ? 1 : 0);
           },
         });
+        new Gauge({
+          name: 'ccc_gateway_redis_full',
+          help: 'Redis cache tier: 1 while Redis refuses writes for lack of memory (OOM under noeviction), else 0',
+          registers,
+          collect() {
+            this.set(redisStores.some((s) => s.full) ? 1 : 0);
+          },
+        });
+        const rejected = new Counter({
+          name: 'ccc_gateway_cache_write_rejected_total',
+          help: 'Buckets the Redis cache refused to store, by reason (oom: used memory above maxmemory under noeviction)',
+          labelNames: ['reason'] as const,
+          registers,
+          collect() {
+            for (const s of redisStores) {
+              const total = s.counters.writesRejectedOutOfMemory ?? 0;
+              if (total > s.lastRejectedOutOfMemory) this.inc({ reason: 'oom' }, total - s.lastRejectedOutOfMemory);
+              s.lastRejectedOutOfMemory = total;
+            }
+          },
+        });
+        rejected.inc({ reason: 'oom' }, 0);
       }
       redisStores.push({
         get healthy() {
           return store.healthy;
         },
+        get full() {
+          return store.full;
+        },
         get counters() {
           return store.counters;
         },
         lastErrors: store.counters.errors,
+        lastRejectedOutOfMemory: store.counters.writesRejectedOutOfMemory ?? 0,
       });
     },
 
