@@ -10,6 +10,7 @@ import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import http from 'node:http';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { MemoryBucketStore } from '../cache/MemoryBucketStore';
 import { RedisBucketStore } from '../cache/RedisBucketStore';
@@ -146,7 +147,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     const client = source;
     void client.checkCredentials().then((result) => {
       if (result.ok) logger.info({ credentialProvider: result.provider }, 'Alibaba Cloud credentials resolved');
-      else logger.error({ credentialSources: configuredCredentialSources(), reason: result.reason }, 'Alibaba Cloud credentials could not be resolved: calls upstream will fail until this is fixed');
+      else logger.error({ ...credentialSourcesReport(result.reason), reason: result.reason }, 'Alibaba Cloud credentials could not be resolved: calls upstream will fail until this is fixed');
     });
   }
 
@@ -347,49 +348,28 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   };
 }
 
-/** Which credential sources the environment configures (names only, never values). */
-function configuredCredentialSources(env: NodeJS.ProcessEnv = process.env): string[] {
-  const sources: [string, string][] = [
-    ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'AccessKey from environment variables'],
-    ['ALIBABA_CLOUD_CREDENTIALS_FILE', 'credentials file'],
-    ['ALIBABA_CLOUD_PROFILE', 'profile'],
-    ['ALIBABA_CLOUD_ROLE_ARN', 'RAM role (OIDC / AssumeRole)'],
-    ['ALIBABA_CLOUD_ECS_METADATA', 'ECS instance RAM role'],
-    ['ALIBABA_CLOUD_CREDENTIALS_URI', 'credentials URI'],
-  ];
-  const configured = sources.filter(([name]) => env[name]).map(([name, what]) => `${what} (${name})`);
-  return configured.length ? configured : ['none set: default chain (~/.aliyun/config.json, ~/.alibabacloud/credentials)'];
-}
-
-const EMULATOR_IN_PRODUCTION =
-  'NODE_ENV=production with CCC_EMULATOR=true: every answer is simulated by the built-in emulator, not Alibaba Cloud data';
-
-/** Redis conditions for /readyz: the eviction policy, and whether Redis refuses writes (full). */
-function redisConditions(store: RedisBucketStore | undefined, evictionPolicy: EvictionPolicyMonitor | undefined) {
-  const conditions: Record<string, ConditionResult> = {};
-  if (evictionPolicy) conditions.evictionPolicy = evictionPolicy.condition();
-  if (store) {
-    conditions.cacheWrites = store.full
-      ? { status: 'failing', reason: 'Redis is full (maxmemory reached, noeviction): new buckets are not cached in Redis' }
-      : { status: 'ok' };
-  }
-  return conditions;
-}
-
 /**
- * QUIT lets replies already on their way arrive (a write sent just before the signal); bounded,
- * because a Redis that does not answer must not hold the exit. Fails at once while disconnected.
+ * Which credential sources the environment configures (names only, never values), and which of
+ * them the credential chain's failure message blames. The chain (@alicloud/credentials) tries its
+ * providers in order and joins their messages; each provider words its failure recognizably.
  */
-async function closeRedis(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    redis.quit().catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
-  redis.disconnect();
+const CREDENTIAL_SOURCES: { variable: string; what: string; blamedBy: (reason: string, value: string) => boolean }[] = [
+  { variable: 'ALIBABA_CLOUD_ACCESS_KEY_ID', what: 'AccessKey from environment variables', blamedBy: (r) => /enviroment variables|environment variable/i.test(r) },
+  { variable: 'ALIBABA_CLOUD_CREDENTIALS_FILE', what: 'credentials file', blamedBy: (r, value) => r.includes(dirname(value)) || /access key secret is empty|access key id is empty/i.test(r) },
+  { variable: 'ALIBABA_CLOUD_PROFILE', what: 'profile', blamedBy: (r) => /profile|\.alibabacloud\/credentials|aliyun cli config/i.test(r) },
+  { variable: 'ALIBABA_CLOUD_ROLE_ARN', what: 'RAM role (OIDC / AssumeRole)', blamedBy: (r) => /oidc|role_arn|AssumeRole/i.test(r) },
+  { variable: 'ALIBABA_CLOUD_ECS_METADATA', what: 'ECS instance RAM role', blamedBy: (r) => /meta-data|ecs/i.test(r) },
+  { variable: 'ALIBABA_CLOUD_CREDENTIALS_URI', what: 'credentials URI', blamedBy: (r, value) => r.includes(value) },
+];
+
+function credentialSourcesReport(reason: string, env: NodeJS.ProcessEnv = process.env): { credentialSources: string[]; failingSources: string[] } {
+  const configured = CREDENTIAL_SOURCES.filter((s) => env[s.variable]);
+  return {
+    credentialSources: configured.length
+      ? configured.map((s) => `${s.what} (${s.variable})`)
+      : ['none set: default chain (~/.aliyun/config.json, ~/.alibabacloud/credentials)'],
+    failingSources: configured.filter((s) => s.blamedBy(reason, env[s.variable]!)).map((s) => `${s.what} (${s.variable})`),
+  };
 }
 
 function waitUntilReady(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<boolean> {

@@ -73,8 +73,32 @@ it('the gateway logs the failing source and reason at start', async () => {
     expect(line).toBeDefined();
     const entry = JSON.parse(line!);
     expect(entry.credentialSources).toEqual(['credentials file (ALIBABA_CLOUD_CREDENTIALS_FILE)']);
+    expect(entry.failingSources).toEqual(['credentials file (ALIBABA_CLOUD_CREDENTIALS_FILE)']);
     expect(entry.reason).toMatch(/ENOENT/);
     expect(lines.join('')).not.toContain(SECRET_MARKER);
+  } finally {
+    await gateway.close();
+  }
+});
+
+it('a profile that does not exist is named as the failing source', async () => {
+  delete process.env.ALIBABA_CLOUD_CREDENTIALS_FILE;
+  delete process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  process.env.ALIBABA_CLOUD_PROFILE = 'no-such-profile';
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const gateway = await startTestGateway({ CCC_ENDPOINT: 'http://127.0.0.1:9', ALIBABA_CLOUD_PROFILE: 'no-such-profile' }, { logger: createLogger('info', sink) });
+  try {
+    for (let i = 0; i < 100 && !lines.some((l) => l.includes('credentials could not be resolved')); i++) await new Promise((r) => setTimeout(r, 50));
+    const entry = JSON.parse(lines.find((l) => l.includes('credentials could not be resolved'))!);
+    expect(entry.credentialSources).toEqual(['profile (ALIBABA_CLOUD_PROFILE)']);
+    expect(entry.failingSources).toEqual(['profile (ALIBABA_CLOUD_PROFILE)']);
+    expect(entry.reason).toMatch(/\.alibabacloud\/credentials/);
   } finally {
     await gateway.close();
   }
