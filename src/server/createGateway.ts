@@ -372,6 +372,37 @@ function credentialSourcesReport(reason: string, env: NodeJS.ProcessEnv = proces
   };
 }
 
+const EMULATOR_IN_PRODUCTION =
+  'NODE_ENV=production with CCC_EMULATOR=true: every answer is simulated by the built-in emulator, not Alibaba Cloud data';
+
+/** Redis conditions for /readyz: the eviction policy, and whether Redis refuses writes (full). */
+function redisConditions(store: RedisBucketStore | undefined, evictionPolicy: EvictionPolicyMonitor | undefined) {
+  const conditions: Record<string, ConditionResult> = {};
+  if (evictionPolicy) conditions.evictionPolicy = evictionPolicy.condition();
+  if (store) {
+    conditions.cacheWrites = store.full
+      ? { status: 'failing', reason: 'Redis is full (maxmemory reached, noeviction): new buckets are not cached in Redis' }
+      : { status: 'ok' };
+  }
+  return conditions;
+}
+
+/**
+ * QUIT lets replies already on their way arrive (a write sent just before the signal); bounded,
+ * because a Redis that does not answer must not hold the exit. Fails at once while disconnected.
+ */
+async function closeRedis(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.quit().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  redis.disconnect();
+}
+
 function waitUntilReady(redis: ReturnType<typeof createRedisConnection>, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
