@@ -9,7 +9,7 @@ import { bucketSeriesKey } from './bucketIdentity';
 import type { BucketSlot, UpstreamInterval } from './buckets';
 import { combineBuckets, zeroMetrics } from './combine';
 import { badUserInput, forbiddenInstance, GatewayError } from './errors';
-import { assertTimeZone, bucketStart, HOUR_MS, nextBucketStart } from './intervals';
+import { bucketStart, canonicalTimeZone, HOUR_MS, nextBucketStart } from './intervals';
 import type { ReportBucket } from './metrics';
 import type { BucketRangeKey } from './ReportPipeline';
 import { isUpstreamNative, planTargetBuckets, type RequestedInterval, type Segment } from './reportPlan';
@@ -149,9 +149,12 @@ export class InstanceReports {
       // Same answer whether or not the instance exists: a caller learns nothing about others'.
       if (!this.canRead(id)) throw forbiddenInstance(id);
     }
+    // Read once, in the tz database's spelling: zone names match case-insensitively, and
+    // `asia/shanghai` must give the ids, plans and cache keys `Asia/Shanghai` gives.
+    let timeZone: string | undefined;
     if (request.timeZone != null) {
       try {
-        assertTimeZone(request.timeZone);
+        timeZone = canonicalTimeZone(request.timeZone);
       } catch {
         throw badUserInput(`timeZone "${request.timeZone.slice(0, 64)}" is not an IANA time zone name (e.g. "Asia/Shanghai", "America/New_York", "UTC")`, 'timeZone');
       }
@@ -159,15 +162,15 @@ export class InstanceReports {
     // Instances are grouped by upstream's day boundary: each group is planned on its own days.
     const groups = new Map<string, string[]>();
     for (const id of instanceIds) {
-      const zone = this.settings.zoneFor(id);
+      const zone = this.zoneOf(id);
       const ids = groups.get(zone) ?? [];
       ids.push(id);
       groups.set(zone, ids);
     }
-    if (groups.size > 1 && request.timeZone == null) {
+    if (groups.size > 1 && timeZone === undefined) {
       throw badUserInput(`The instances are in different time zones (${[...groups.keys()].join(', ')}); pass timeZone to say which day boundary to use`, 'timeZone');
     }
-    const viewZone = request.timeZone ?? [...groups.keys()][0];
+    const viewZone = timeZone ?? [...groups.keys()][0];
     const { start, end } = resolveReportRange(request, viewZone, this.now);
     // Target boundaries depend only on the view zone, so every group's plan lines up index by index.
     const plans = [...groups].map(([instanceZone, ids]) => ({
@@ -200,7 +203,12 @@ export class InstanceReports {
    */
   readableInstanceZone(instanceId: unknown): string | undefined {
     if (typeof instanceId !== 'string' || !INSTANCE_ID_PATTERN.test(instanceId) || !this.canRead(instanceId)) return undefined;
-    return this.settings.zoneFor(instanceId);
+    return this.zoneOf(instanceId);
+  }
+
+  /** An instance's configured zone, spelled as the tz database spells it (as `timeZone` is). */
+  private zoneOf(instanceId: string): string {
+    return canonicalTimeZone(this.settings.zoneFor(instanceId));
   }
 
   async read(request: ReportRequest): Promise<ReportRow[]> {

@@ -30,6 +30,27 @@ export function assertTimeZone(zone: string): void {
   ianaZone(zone);
 }
 
+/** Canonical spellings, by lower-cased name: zone names are matched case-insensitively. */
+const canonicalZones = new Map<string, string>();
+
+/**
+ * The tz database's own spelling of a zone name (`asia/shanghai` -> `Asia/Shanghai`, `utc` ->
+ * `UTC`). Intl and luxon accept any case, so two spellings of one zone would otherwise give two
+ * bucket ids, two cache keys and two plans for the same buckets. Throws RangeError like
+ * assertTimeZone for a name that is not a zone. Remembered per lower-cased name: at most one entry
+ * per zone, whatever case callers try.
+ */
+export function canonicalTimeZone(zone: string): string {
+  const folded = zone.toLowerCase();
+  let canonical = canonicalZones.get(folded);
+  if (canonical === undefined) {
+    assertTimeZone(zone);
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    canonicalZones.set(folded, canonical);
+  }
+  return canonical;
+}
+
 /** Start of the bucket containing instant `t`. */
 export function bucketStart(t: number, interval: ReportInterval, zone: string): number {
   assertEpochMs('t', t);

@@ -7,7 +7,8 @@
  * trace already knows, once per operation, whether every bucket read was closed and when the
  * earliest open snapshot it read will be refetched.
  *
- *  - errors (partial data included), no data, or a debug answer:  `no-store`
+ *  - errors (partial data included), no data, or a per-execution answer (debug extensions, or a
+ *    federated trace asked for with `apollo-federation-include-trace`: it times this run): `no-store`
  *  - report buckets read, every one closed (final, never changes): `max-age=31536000, immutable`
  *  - any open bucket: `max-age` = whole seconds until the earliest open snapshot read is
  *    refetched (its CACHE_OPEN_TTL_MS ends or its bucket closes), floored, at least 0
@@ -45,7 +46,7 @@ export type CacheScope = 'public' | 'private';
 export interface AnswerFacts {
   hasErrors: boolean;
   hasData: boolean;
-  /** The answer carries per-execution facts (debug extension): never to be replayed. */
+  /** The answer carries per-execution facts (debug extension, federated trace): never to be replayed. */
   perExecution: boolean;
   /** Upstream buckets the operation read (0: the answer holds no report at all). */
   bucketsRequested: number;
@@ -64,6 +65,18 @@ export interface CachePolicyOptions {
 export function finalAnswerCacheControl(scope: CacheScope): string {
   return `${scope}, max-age=${FINAL_ANSWER_MAX_AGE_S}, immutable`;
 }
+
+/** Whether a Cache-Control value is the one final answers get (`immutable`). */
+export function isFinalCacheControl(value: string): boolean {
+  return value.split(',').some((directive) => directive.trim().toLowerCase() === 'immutable');
+}
+
+/**
+ * A router asking for a federated trace (ftv1) of this execution: the answer carries timings of
+ * this one run, so it is per-execution like a debug answer (Apollo's inline-trace plugin adds the
+ * trace for the value `ftv1`; any value is treated alike, as the response cache does).
+ */
+export const FEDERATION_TRACE_HEADER = 'apollo-federation-include-trace';
 
 /** The Cache-Control value of one answer at `now` (the gateway's clock). */
 export function cacheControlFor(facts: AnswerFacts, now: number, options: CachePolicyOptions): string {
@@ -94,7 +107,7 @@ export function httpCachingPlugin<TContext extends { trace: Omit<AnswerFacts, 'h
             {
               hasErrors: result.errors !== undefined && result.errors.length > 0,
               hasData: result.data !== undefined && result.data !== null,
-              perExecution: request.http?.headers.get(DEBUG_HEADER) === '1',
+              perExecution: request.http?.headers.get(DEBUG_HEADER) === '1' || Boolean(request.http?.headers.get(FEDERATION_TRACE_HEADER)),
               bucketsRequested: trace.bucketsRequested,
               openBuckets: trace.openBuckets,
               openSnapshotExpiresAt: trace.openSnapshotExpiresAt,

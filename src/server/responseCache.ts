@@ -15,6 +15,7 @@ import type { RequestHandler, Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from './auth/principal';
 import { DEBUG_HEADER } from './debugExtensionsPlugin';
+import { FEDERATION_TRACE_HEADER, isFinalCacheControl } from './httpCaching';
 
 /** A stored answer: its bytes, and the Cache-Control it was first sent with (served again as is). */
 export interface CachedResponse {
@@ -50,16 +51,20 @@ export function responseCacheKey(principal: Principal, body: unknown): string | 
   return `${permissionKey(principal)}\u0000${typeof operationName === 'string' ? operationName : ''}\u0000${query}\u0000${variables === undefined ? '' : JSON.stringify(variables)}`;
 }
 
-/** Serves a stored answer, or marks the request so the plugin may store its answer. */
-export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Response) => Principal, onHit?: () => void): RequestHandler {
-  return (req, res, next) => {
+/**
+ * Serves a stored answer, or marks the request so the plugin may store its answer. `onHit` runs
+ * (awaited) before a stored answer is sent: what Apollo would have done for the request and the
+ * answer makes unnecessary (registering its APQ hash) happens there.
+ */
+export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Response) => Principal, onHit?: (res: Response) => void | Promise<void>): RequestHandler {
+  return async (req, res, next) => {
     // Debug extensions and federated traces (ftv1) describe one execution: never replayed.
-    if (req.method !== 'POST' || req.headers[DEBUG_HEADER] === '1' || req.headers['apollo-federation-include-trace']) return next();
+    if (req.method !== 'POST' || req.headers[DEBUG_HEADER] === '1' || req.headers[FEDERATION_TRACE_HEADER]) return next();
     const key = responseCacheKey(principalOf(res), req.body);
     if (key === undefined) return next();
     const cached = cache.get(key);
     if (cached !== undefined) {
-      onHit?.();
+      await onHit?.(res);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       // Final answers only, so this is the immutable header the executed answer carried.
       res.setHeader('cache-control', cached.cacheControl);
@@ -71,7 +76,13 @@ export function serveCachedResponses(cache: ResponseCache, principalOf: (res: Re
   };
 }
 
-/** Stores final answers: a query, no errors, report buckets read, every one of them closed. */
+/**
+ * Stores final answers: a query, no errors, report buckets read, every one of them closed, and
+ * the final (immutable) Cache-Control on the answer. The header is checked, not assumed from the
+ * trace: it is what every later hit is served with, so an answer httpCachingPlugin judged
+ * anything but final (an open snapshot behind a closed bucket, a per-execution answer) must not
+ * be replayed as if it were.
+ */
 export function responseCachePlugin<TContext extends { responseCacheKey?: string; trace: { bucketsRequested: number; openBuckets: number } }>(
   cache: ResponseCache,
 ): ApolloServerPlugin<TContext> {
@@ -86,7 +97,7 @@ export function responseCachePlugin<TContext extends { responseCacheKey?: string
           if (result.errors || !result.data || trace.bucketsRequested === 0 || trace.openBuckets > 0) return;
           // Set by httpCachingPlugin, which runs before this plugin (createGateway lists it first).
           const cacheControl = response.http.headers.get('cache-control');
-          if (!cacheControl) return;
+          if (!cacheControl || !isFinalCacheControl(cacheControl)) return;
           // Only the data: per-execution extensions (traces, debug facts) are not part of the answer.
           cache.set(key, { body: `${JSON.stringify({ data: result.data })}\n`, cacheControl });
         },

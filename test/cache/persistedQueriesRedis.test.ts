@@ -2,6 +2,7 @@
  * Automatic persisted queries through Redis (issue 11 §3), with the test's own redis-server:
  * - a hash registered on replica A is found on replica B (both share the Redis, not the process);
  * - every registration expires within PERSISTED_QUERIES_TTL_S, under the gateway's key prefix;
+ * - junk (a text that does not parse, validate or pass the limits) never reaches Redis;
  * - a safelist replica on the same Redis never runs what an `apq` replica registered;
  * - with Redis down, no operation fails: texts still run and register in process, hashes seen by
  *   this replica still run, unknown ones are PERSISTED_QUERY_NOT_FOUND; the outage is logged once;
@@ -77,6 +78,16 @@ describe('automatic persisted queries through Redis', () => {
     const ttl = await client.ttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(TTL_S);
+  });
+
+  it('never stores a text that does not parse, validate or pass the document limits, even under its own hash', async () => {
+    const a = await start();
+    for (const text of ['{ callCenterInstance(id: "x") {', '{ noSuchField }', `{ ${Array.from({ length: 300 }, (_, i) => `a${i}: __typename`).join(' ')} }`]) {
+      const sent = await post(a, { query: text, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(text) } } });
+      expect(sent.errors?.length).toBeGreaterThan(0);
+      expect(codeOf(await post(a, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(text) } } }))).toBe('PERSISTED_QUERY_NOT_FOUND');
+      expect(await client.get(`${prefix}apq:${sha256(text)}`)).toBeNull();
+    }
   });
 
   it("a safelist replica on the same Redis does not run an apq replica's registrations", async () => {

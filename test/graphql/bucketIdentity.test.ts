@@ -93,6 +93,18 @@ describe('bucket identity (id, endTime)', () => {
     expect(untilNow.inbound.callsOffered).toBe(open.inbound.callsOffered);
   });
 
+  it('gives every spelling of a zone the same ids and answers (zone names match case-insensitively)', async () => {
+    const s = at('2026-11-20T00:00:00');
+    const canonical = await report({ s, e: s + 2 * 86_400_000, i: 'DAILY', z: ZONE });
+    expect(canonical[0].id).toBe(`ccc-test:DAILY:${ZONE}:${s}:${s + 86_400_000}`);
+    for (const z of ['asia/shanghai', 'ASIA/SHANGHAI', 'aSiA/sHaNgHaI']) {
+      expect(await report({ s, e: s + 2 * 86_400_000, i: 'DAILY', z })).toEqual(canonical);
+    }
+    const utc = await report({ s, e: s + 3 * HOUR_MS, i: 'HOURLY', z: 'utc' });
+    expect(utc[0].id).toBe(`ccc-test:HOURLY:UTC:${s}:${s + HOUR_MS}`);
+    expect(await report({ s, e: s + 3 * HOUR_MS, i: 'HOURLY', z: 'UTC' })).toEqual(utc);
+  });
+
   it('names an instance set independently of order, and a long one by a bounded hash', async () => {
     const s = at('2026-11-20T00:00:00');
     const e = s + 2 * HOUR_MS;

@@ -97,6 +97,18 @@ describe('Cache-Control (auth off: public)', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('never marks an answer carrying a federated trace (apollo-federation-include-trace) as storable', async () => {
+    const query = `{ ${report('ccc-test', DAY - 3 * DAY_MS, DAY - DAY_MS)} }`;
+    const traced = await post(gateway.url, query, { 'apollo-federation-include-trace': 'ftv1' });
+    expect(traced.body.extensions?.ftv1).toEqual(expect.any(String)); // this run's timings
+    expect(traced.response.headers.get('cache-control')).toBe('no-store');
+    // GET too (a router may send its query plan's fetches as GET).
+    const tracedGet = await fetch(getUrl(gateway.url, query), { headers: { 'apollo-require-preflight': 'true', 'apollo-federation-include-trace': 'ftv1' } });
+    expect(tracedGet.headers.get('cache-control')).toBe('no-store');
+    // The same operation without a trace is final.
+    expect((await post(gateway.url, query)).response.headers.get('cache-control')).toBe(FINAL);
+  });
+
   it('serves the same Cache-Control and Vary from the response cache as when executed', async () => {
     const query = `{ ${report('ccc-demo-3', DAY - 5 * DAY_MS, DAY - 4 * DAY_MS)} }`;
     const executed = await post(gateway.url, query);

@@ -2,6 +2,8 @@
  * Persisted queries over HTTP (issue 11 §3), without Redis:
  * - PERSISTED_QUERIES=apq (default): Apollo's APQ protocol in process memory: an unknown hash is
  *   PERSISTED_QUERY_NOT_FOUND, the text with its hash registers it, the hash alone then runs it;
+ *   a text that does not parse, validate or pass the document limits is never registered; a
+ *   malformed extension (upper-case hash, version 2) is 400 BAD_REQUEST;
  * - PERSISTED_QUERIES=off: a hash is PERSISTED_QUERY_NOT_SUPPORTED;
  * - PERSISTED_QUERIES=safelist: only the manifest's operations run, by id (codegen's `documentId`
  *   or Apollo's `sha256Hash`, GET or POST) or by text (as clients rewrite it); anything else is
@@ -13,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import type { Gateway } from '../../src/server/createGateway';
+import { MALFORMED_HASH, UNSUPPORTED_VERSION } from '../../src/server/persistedQueries/persistedQueryRequests';
 import { Safelist, SAFELIST_MANIFEST_PATH } from '../../src/server/persistedQueries/safelist';
 import { startTestGateway } from '../helpers/gateway';
 
@@ -102,6 +105,39 @@ describe('automatic persisted queries (PERSISTED_QUERIES=apq, the default; no Re
     expect((await get(gateway, { variables: { ...VARIABLES, endTime }, extensions: apq(hash) })).body).toEqual(plainText.body);
   });
 
+  it('registers only a text that parses, validates and passes the document limits: junk under its own hash stays unknown', async () => {
+    const junk = [
+      ['unparsable', '{ callCenterInstance(id: "ccc-test") { id ', 'GRAPHQL_PARSE_FAILED'],
+      ['over the alias limit', `{ ${Array.from({ length: 300 }, (_, i) => `a${i}: __typename`).join(' ')} }`, 'OPERATION_TOO_EXPENSIVE'],
+      ['invalid', '{ noSuchField }', 'GRAPHQL_VALIDATION_FAILED'],
+    ] as const;
+    for (const [what, text, code] of junk) {
+      const sent = await post(gateway, { query: text, extensions: apq(sha256(text)) });
+      expect([what, sent.status, codeOf(sent)]).toEqual([what, 400, code]);
+      expect([what, codeOf(await post(gateway, { extensions: apq(sha256(text)) }))]).toEqual([what, 'PERSISTED_QUERY_NOT_FOUND']);
+    }
+  });
+
+  it('refuses a malformed persistedQuery extension with BAD_REQUEST, saying what is expected', async () => {
+    const upperCase = sha256(UNLISTED).toUpperCase();
+    const variables = { id: 'ccc-test' };
+    for (const [body, message] of [
+      [{ query: UNLISTED, variables, extensions: apq(upperCase) }, MALFORMED_HASH],
+      [{ variables, extensions: apq(upperCase) }, MALFORMED_HASH],
+      [{ variables, extensions: apq(sha256(UNLISTED).slice(1)) }, MALFORMED_HASH],
+      [{ variables, extensions: { persistedQuery: { version: 1, sha256Hash: 5 } } }, MALFORMED_HASH],
+      [{ query: UNLISTED, variables, extensions: { persistedQuery: { version: 2, sha256Hash: sha256(UNLISTED) } } }, UNSUPPORTED_VERSION],
+    ] as const) {
+      for (const answer of [await post(gateway, body), await get(gateway, body)]) {
+        expect(answer.status).toBe(400);
+        expect(answer.body.errors).toEqual([{ message, extensions: { code: 'BAD_REQUEST' } }]);
+      }
+    }
+    expect(MALFORMED_HASH).toMatch(/64 lowercase hex/);
+    // The lower-case hash of the same text is fine.
+    expect((await post(gateway, { query: UNLISTED, variables, extensions: apq(sha256(UNLISTED)) })).body.data).toEqual({ callCenterInstance: { id: 'ccc-test' } });
+  });
+
   it('a hash that does not match its text is refused, not registered', async () => {
     const wrong = sha256('query { __typename }');
     const mismatch = await post(gateway, { query: UNLISTED, variables: { id: 'ccc-test' }, extensions: apq(wrong) });
@@ -172,6 +208,19 @@ describe('PERSISTED_QUERIES=safelist', () => {
       expect(answer.status).toBe(403);
       expect(codeOf(answer)).toBe('PERSISTED_QUERY_NOT_IN_SAFELIST');
       expect(answer.body.errors![0].message).toMatch(/schema\/operations.*npm run codegen/);
+      expect(answer.body.data).toBeUndefined();
+    }
+  });
+
+  it('refuses a listed id (documentId or sha256Hash) sent with a different, unlisted text', async () => {
+    const hex = DAILY_ID.replace('sha256:', '');
+    for (const answer of [
+      await post(gateway, { query: UNLISTED, documentId: DAILY_ID, variables: { id: 'ccc-test' } }),
+      await get(gateway, { query: UNLISTED, documentId: DAILY_ID, variables: { id: 'ccc-test' } }),
+      await post(gateway, { query: UNLISTED, extensions: apq(hex), variables: { id: 'ccc-test' } }),
+      await get(gateway, { query: UNLISTED, extensions: apq(DAILY_ID), variables: { id: 'ccc-test' } }),
+    ]) {
+      expect([answer.status, codeOf(answer)]).toEqual([403, 'PERSISTED_QUERY_NOT_IN_SAFELIST']);
       expect(answer.body.data).toBeUndefined();
     }
   });

@@ -1,5 +1,8 @@
 /** Whole answers over closed ranges are served again from memory; anything else never is. */
+import { HeaderMap } from '@apollo/server';
 import { DAY_MS } from '../../src/reports/intervals';
+import { finalAnswerCacheControl } from '../../src/server/httpCaching';
+import { ResponseCache, responseCachePlugin } from '../../src/server/responseCache';
 import type { Gateway } from '../../src/server/createGateway';
 import { keyPair, SECRET, sign } from '../auth/tokens';
 import { graphql, startTestGateway } from '../helpers/gateway';
@@ -122,5 +125,32 @@ describe('authentication infrastructure failures', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe('responseCachePlugin', () => {
+  /** What the plugin stores of a successful query that read closed buckets only, sent with `cacheControl`. */
+  async function storedWith(cacheControl: string | undefined) {
+    const cache = new ResponseCache(1 << 20);
+    const headers = new HeaderMap();
+    if (cacheControl !== undefined) headers.set('cache-control', cacheControl);
+    const requestContext = {
+      response: { body: { kind: 'single', singleResult: { data: { ok: true } } }, http: { headers } },
+      contextValue: { responseCacheKey: 'key', trace: { bucketsRequested: 3, openBuckets: 0 } },
+      operation: { operation: 'query' },
+    };
+    const listener = await responseCachePlugin(cache).requestDidStart!(requestContext as never);
+    await listener!.willSendResponse!(requestContext as never);
+    return cache.get('key');
+  }
+
+  it('stores an answer only with the final, immutable Cache-Control it will be served with', async () => {
+    expect(await storedWith(finalAnswerCacheControl('public'))).toEqual({ body: '{"data":{"ok":true}}\n', cacheControl: finalAnswerCacheControl('public') });
+    expect(await storedWith(finalAnswerCacheControl('private'))).toBeDefined();
+    // No open bucket, yet not final (an open snapshot was read; a per-execution answer): not stored.
+    expect(await storedWith('public, max-age=12')).toBeUndefined();
+    expect(await storedWith('no-store')).toBeUndefined();
+    expect(await storedWith('public, no-cache')).toBeUndefined();
+    expect(await storedWith(undefined)).toBeUndefined();
   });
 });

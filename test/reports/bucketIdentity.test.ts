@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bucketKey, bucketSeriesKey, instanceSetKey, MAX_SPELLED_OUT_INSTANCE_SET } from '../../src/reports/bucketIdentity';
+import { canonicalTimeZone } from '../../src/reports/intervals';
 
 describe('bucket identity', () => {
   it('spells out one instance, and a short set sorted and without repeats', () => {
@@ -22,5 +23,12 @@ describe('bucket identity', () => {
     expect(instanceSetKey([id, `${id}x`])).toBe(`${id}+${id}x`); // 100 characters
     expect(`${id}+${id}x`).toHaveLength(MAX_SPELLED_OUT_INSTANCE_SET);
     expect(instanceSetKey([id, `${id}xy`])).toMatch(/^2-instances#[0-9a-f]{24}$/);
+  });
+
+  it('spells a zone as the tz database does, whatever case it was given in', () => {
+    for (const zone of ['asia/shanghai', 'ASIA/SHANGHAI', 'Asia/Shanghai']) expect(canonicalTimeZone(zone)).toBe('Asia/Shanghai');
+    expect(canonicalTimeZone('utc')).toBe('UTC');
+    expect(canonicalTimeZone('america/new_york')).toBe('America/New_York');
+    expect(() => canonicalTimeZone('Mars/Olympus_Mons')).toThrow(RangeError);
   });
 });

@@ -40,6 +40,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { graphqlParamsOf } from '../graphqlParams';
 
 export interface DocumentLimits {
   maxTokens: number;
@@ -268,7 +269,8 @@ export function rejectCostlyDocuments(schema: GraphQLSchema, limits: DocumentLim
   // repeating its query, or an attacker repeating theirs, pays for the check once.
   const verdicts = new LRUCache<string, GraphQLError[]>({ max: 1_000 });
   return (req, res, next) => {
-    const query = req.method === 'POST' ? (req.body as { query?: unknown } | undefined)?.query : req.query.query;
+    // The document Apollo will read (GET: from the raw URL, however many parameters precede it).
+    const { query } = graphqlParamsOf(req);
     if (typeof query !== 'string') return next();
     let errors = verdicts.get(query);
     if (!errors) {

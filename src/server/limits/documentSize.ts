@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { graphqlParamsOf } from '../graphqlParams';
 
 /**
  * Rejects a GraphQL document longer than `maxBytes` before it is parsed: parsing and validating
@@ -6,7 +7,8 @@ import type { RequestHandler } from 'express';
  */
 export function rejectOversizedDocuments(maxBytes: number): RequestHandler {
   return (req, res, next) => {
-    const query = req.method === 'POST' ? (req.body as { query?: unknown } | undefined)?.query : req.query.query;
+    // The document Apollo will read (GET: from the raw URL, however many parameters precede it).
+    const { query } = graphqlParamsOf(req);
     if (typeof query === 'string' && Buffer.byteLength(query) > maxBytes) {
       res.status(413).json({
         errors: [

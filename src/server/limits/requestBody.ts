@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger';
 import { requestIdOf } from '../observability';
+import { graphqlParamsOf } from '../graphqlParams';
 
 /**
  * How deeply `variables` and `extensions` may nest. Nothing in this schema needs more than 3
@@ -34,19 +35,10 @@ export function jsonDepthExceeds(value: unknown, limit: number): boolean {
 /** Rejects `variables` or `extensions` nested deeper than MAX_JSON_DEPTH (POST bodies and GET parameters). */
 export function rejectDeeplyNestedInput(maxDepth = MAX_JSON_DEPTH): RequestHandler {
   return (req, res, next) => {
-    const parts: Record<string, unknown> =
-      req.method === 'POST' && req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
+    // As Apollo will read them (GET: parsed from the raw URL; not JSON: Apollo answers that itself).
+    const params = graphqlParamsOf(req);
     for (const name of ['variables', 'extensions'] as const) {
-      let value = parts[name];
-      const fromQuery = req.method === 'GET' ? req.query[name] : undefined;
-      if (typeof fromQuery === 'string') {
-        try {
-          value = JSON.parse(fromQuery);
-        } catch {
-          continue; // Apollo answers "not valid JSON" itself
-        }
-      }
-      if (jsonDepthExceeds(value, maxDepth)) {
+      if (jsonDepthExceeds(params[name], maxDepth)) {
         return sendError(res, 400, 'BAD_USER_INPUT', `\`${name}\` is nested more than ${maxDepth} levels deep.`, { maxDepth });
       }
     }
