@@ -21,9 +21,17 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
+  // A configuration found unusable after the start (the gateway has logged it as fatal): close
+  // as on SIGTERM, then exit 2 like a refused start. It may come before startGateway returns.
+  let shutDown: ((reason: string, exitCode?: number) => void) | undefined;
+  let fatalConfiguration = false;
+  const onFatalConfiguration = () => {
+    fatalConfiguration = true;
+    shutDown?.('fatal configuration', 2);
+  };
   let gateway;
   try {
-    gateway = await startGateway(config, { logger });
+    gateway = await startGateway(config, { logger, onFatalConfiguration });
   } catch (e) {
     if (e instanceof UnsafeEvictionPolicyError) {
       logger.fatal({ maxmemoryPolicy: e.policies }, `refusing to start: ${e.message}`);
@@ -31,7 +39,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  closeOnTerminationSignals(gateway, { logger, graceMs: config.shutdownGraceMs });
+  shutDown = closeOnTerminationSignals(gateway, { logger, graceMs: config.shutdownGraceMs });
+  if (fatalConfiguration) shutDown('fatal configuration', 2);
 }
 
 main().catch((err) => {

@@ -60,8 +60,9 @@ const EnvSchema = z.object({
   UPSTREAM_CONCURRENCY: positiveInt.default(4),
   // New upstream calls one caller may cause per minute (0: no budget). One call brings up to 10
   // days of hourly buckets: a cold 7-day dashboard of 10 instances costs 10, a cold 180-day
-  // hourly history of one instance 18; cached buckets cost nothing.
-  UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: nonNegativeInt.default(1_000),
+  // hourly history of one instance 18; cached buckets cost nothing. Unset: see
+  // callerBudgetDefaults (off without authentication).
+  UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: nonNegativeInt.optional(),
 
   REDIS_URL: z.string().url().optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
@@ -86,7 +87,8 @@ const EnvSchema = z.object({
   MAX_TOKENS: positiveInt.default(2_000),
   MAX_DIRECTIVES: positiveInt.default(50),
   // Refused requests (400, 413) per caller per minute before the caller is refused outright (0: off).
-  REJECTED_REQUESTS_PER_MINUTE: nonNegativeInt.default(60),
+  // Unset: see callerBudgetDefaults (off without authentication).
+  REJECTED_REQUESTS_PER_MINUTE: nonNegativeInt.optional(),
   RATE_LIMIT_PER_SECOND: nonNegativeInt.default(50),
   RATE_LIMIT_BURST: nonNegativeInt.default(200),
   UPSTREAM_MAX_ATTEMPTS: positiveInt.default(3),
@@ -195,6 +197,19 @@ function hasCredentials(env: Env): boolean {
   );
 }
 
+/**
+ * Defaults of the per-caller budgets that lock a caller out (refused requests, upstream calls),
+ * by auth mode. With authentication off the caller key is the client address, and behind a
+ * router, load balancer or NAT every client shares that address: one misbehaving client would
+ * exhaust the budget and lock out everyone. So without authentication they are off unless set
+ * explicitly (an explicit value, 0 included, is always honoured); with JWT each caller is a
+ * token identity and the budgets apply by default.
+ */
+export const callerBudgetDefaults = {
+  jwt: { rejectedRequestsPerMinute: 60, upstreamCallsPerCallerPerMinute: 1_000 },
+  off: { rejectedRequestsPerMinute: 0, upstreamCallsPerCallerPerMinute: 0 },
+} as const;
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // Empty strings mean "unset" (docker-compose and shells produce them freely).
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -261,6 +276,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     );
   }
   if (problems.length) throw new ConfigError(problems);
+  const budgetDefaults = callerBudgetDefaults[auth.mode];
 
   return {
     env: env.NODE_ENV,
@@ -273,7 +289,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       region: env.CCC_REGION,
       timeoutMs: env.CCC_TIMEOUT_MS,
       concurrency: env.UPSTREAM_CONCURRENCY,
-      callsPerCallerPerMinute: env.UPSTREAM_CALLS_PER_CALLER_PER_MINUTE,
+      callsPerCallerPerMinute: env.UPSTREAM_CALLS_PER_CALLER_PER_MINUTE ?? budgetDefaults.upstreamCallsPerCallerPerMinute,
     },
     timeZone: env.CCC_TIMEZONE,
     instanceTimeZones: env.CCC_INSTANCE_TIMEZONES,
@@ -290,7 +306,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,
     },
     limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD, maxInstancesPerField: env.MAX_INSTANCES_PER_FIELD },
-    operationLimits: { maxCost: env.OPERATION_MAX_COST, maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDocumentBytes: env.MAX_DOCUMENT_BYTES, maxTokens: env.MAX_TOKENS, maxDirectives: env.MAX_DIRECTIVES, rejectedRequestsPerMinute: env.REJECTED_REQUESTS_PER_MINUTE },
+    operationLimits: { maxCost: env.OPERATION_MAX_COST, maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDocumentBytes: env.MAX_DOCUMENT_BYTES, maxTokens: env.MAX_TOKENS, maxDirectives: env.MAX_DIRECTIVES, rejectedRequestsPerMinute: env.REJECTED_REQUESTS_PER_MINUTE ?? budgetDefaults.rejectedRequestsPerMinute },
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
     resilience: { maxAttempts: env.UPSTREAM_MAX_ATTEMPTS, deadlineMs: env.UPSTREAM_DEADLINE_MS, circuitResetMs: env.CIRCUIT_RESET_MS },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,

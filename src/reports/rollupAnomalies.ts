@@ -22,6 +22,9 @@
  *    (events counted in different intervals); a roll-up weights it as reported, so a combined
  *    rate can exceed 1 too. Not malformed, but worth knowing how often real data does it.
  *
+ * One combination is grounds to reject: a call rate above 1 that its own counts contradict
+ * (`contradictedRateAboveOne`, used by the upstream answer validation; see its comment).
+ *
  * Plain functions over `ReportBucket`: no transport, no GraphQL, no Redis.
  */
 import { METRIC_GROUPS, METRICS, type MetricGroup, type MetricValues, type ReportBucket } from './metrics';
@@ -162,6 +165,84 @@ function checkGroup(group: MetricGroup, values: MetricValues, statsTime: number,
       }
     }
   }
+}
+
+/**
+ * How far a rate may lie from numerator / denominator and still be that ratio as upstream rounds
+ * it for display: to two decimals (a percentage without decimals), half of 0.01.
+ */
+const RATE_DISPLAY_ROUNDING = 0.005;
+
+/**
+ * Rates whose contradiction with their counts, above 1, makes an answer malformed: the call rates.
+ * Not OccupancyRate: its numerator (talk + hold + work seconds) is the gateway's reading (the API
+ * document says only "agent utilization, in %"), it is weighted by tens of thousands of seconds, so
+ * any rounding of the reported rate moves round(rate x weight) by far more than 1/2, and an open
+ * hour's occupancy passes 1 legitimately (talk counted whole, logged-in time only up to now).
+ * Not ServiceLevel20 (upstream reports no numerator) nor SatisfactionIndex (a score, not a fraction).
+ */
+const CONTRADICTION_CHECKED: Readonly<Partial<Record<MetricGroup, readonly string[]>>> = {
+  inbound: ['handleRate', 'abandonedRate'],
+  outbound: ['answerRate'],
+};
+
+export interface ContradictedRate {
+  group: MetricGroup;
+  /** GraphQL name: `handleRate`. */
+  metric: string;
+  /** `handleRate 95 x callsQueued 20 = 1900, but callsHandled = 19 (19 / 20 = 0.95)` */
+  detail: string;
+}
+
+/**
+ * The first rate of the bucket that is above 1 and contradicted by the bucket's own counts, if any.
+ *
+ * Why this and nothing broader. A rate above 1 alone is not malformed: the SDK says rates "may
+ * exceed 100%" because events fall into different intervals (21 calls handled this hour of 20
+ * queued in it: 1.05), and rejecting it would make that bucket unreadable for good. But such a rate
+ * still agrees with its counts. A rate above 1 that they contradict is not a skewed fraction but a
+ * wrong number, typically a percentage sent as a fraction (HandleRate 95 where callsHandled /
+ * callsQueued = 19 / 20 = 0.95): stored, it would be served forever and a roll-up would recover
+ * 1,900 handled calls from 20 queued. So: malformed when the `rate_inconsistent` rule fails
+ * (round(rate x denominator) != numerator) AND the rate lies farther from numerator / denominator
+ * than rounding it to two decimals could explain. The second condition keeps a right rate that
+ * upstream rounded over a large population (1.05 for 2,101 of 2,000 fails the first condition
+ * only) accepted; it is still counted (`rate_inconsistent`, `rate_above_one`).
+ *
+ * Not judged, as in `rate_inconsistent`: a rate whose denominator is 0 (n / 0 is no ratio the rate
+ * could contradict, interval skew can put handled calls in an hour without queued ones, and a roll-up
+ * weights it by 0, so it never reaches a combined value), and a rate whose numerator is not
+ * complete (a count missing): these stay accepted and counted as `rate_above_one`.
+ */
+export function contradictedRateAboveOne(bucket: ReportBucket): ContradictedRate | undefined {
+  for (const group of METRIC_GROUPS) {
+    const values = bucket[group];
+    const value = (name: string) => values[name] ?? null;
+    for (const metric of CONTRADICTION_CHECKED[group] ?? []) {
+      const rate = PLANS[group].metrics.find((m) => m.name === metric)?.rate;
+      const reported = value(metric);
+      if (!rate || reported === null || reported <= 1) continue;
+      const denominator = value(rate.denominator);
+      if (denominator === null || denominator === 0) continue;
+      let numerator = 0;
+      let complete = true;
+      for (const part of rate.parts) {
+        const n = value(part);
+        if (n === null) complete = false;
+        else numerator += n;
+      }
+      if (!complete) continue;
+      const ratio = numerator / denominator;
+      if (Math.round(reported * denominator) !== numerator && Math.abs(reported - ratio) > RATE_DISPLAY_ROUNDING) {
+        return {
+          group,
+          metric,
+          detail: `${metric} ${reported} x ${rate.denominator} ${denominator} = ${round2(reported * denominator)}, but ${rate.parts.join(' + ')} = ${numerator} (${numerator} / ${denominator} = ${round2(ratio)})`,
+        };
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Every finding of every bucket, in bucket order. */

@@ -52,13 +52,14 @@ import { operationCostPlugin } from './limits/operationCostPlugin';
 import { createRateLimiter } from './limits/rateLimit';
 import { createUpstreamCallBudget } from './limits/upstreamBudget';
 import { MAX_VALIDATION_ERRORS, rejectCostlyDocuments } from './limits/documentLimits';
-import { jsonErrorHandler, rejectDeeplyNestedInput } from './limits/requestBody';
+import { jsonErrorHandler, jsonNotFound, rejectDeeplyNestedInput } from './limits/requestBody';
 import { refuseCallersOverRejectionBudget } from './limits/rejectionBudget';
 import { createExplorerRouter } from './explorer';
 import { corsForEndpoint } from './cors';
 import { graphqlResponseHeaders, httpCachingPlugin, strongEtagsForGet } from './httpCaching';
 import { createApqCache } from './persistedQueries/apqCache';
-import { persistedQueryRequests } from './persistedQueries/persistedQueryRequests';
+import { persistedQueryRequests, registerAnsweredPersistedQuery } from './persistedQueries/persistedQueryRequests';
+import { parseUrlQuery, refuseRepeatedGraphqlParams } from './graphqlParams';
 import { Safelist } from './persistedQueries/safelist';
 
 export interface GatewayOverrides {
@@ -72,6 +73,13 @@ export interface GatewayOverrides {
   emulator?: ConstructorParameters<typeof CccEmulator>[0];
   /** Circuit breaker settings (tests: a short rolling window). */
   breaker?: Partial<typeof DEFAULT_BREAKER>;
+  /**
+   * A configuration the gateway must not run with was found after the start (production: Redis
+   * was down at start and its first verdict is an `allkeys-*` maxmemory-policy). Already logged
+   * as fatal; `npm start` (src/main.ts) closes the gateway cleanly and exits 2. Without it the
+   * gateway keeps serving, logs an error and `/readyz` says it.
+   */
+  onFatalConfiguration?: (error: Error) => void;
 }
 
 export interface Gateway {
@@ -163,7 +171,19 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     // moment: otherwise the first operations after a start all miss a perfectly good cache. A
     // Redis that is down does not block the start: the gateway serves from upstream meanwhile.
     if (!(await waitUntilReady(redis, 3_000))) logger.warn({}, 'Redis not reachable at start; serving from upstream until it is');
-    evictionPolicy = new EvictionPolicyMonitor({ redis, logger, production: config.env === 'production', timeoutMs: config.redis.commandTimeoutMs });
+    const onFatalConfiguration = overrides.onFatalConfiguration;
+    evictionPolicy = new EvictionPolicyMonitor({
+      redis,
+      logger,
+      production: config.env === 'production',
+      timeoutMs: config.redis.commandTimeoutMs,
+      onUnsafeFirstVerdict: onFatalConfiguration
+        ? (error) => {
+            logger.fatal({ maxmemoryPolicy: error.policies }, `refusing to run: ${error.message}`);
+            onFatalConfiguration(error);
+          }
+        : undefined,
+    });
     try {
       await evictionPolicy.start();
     } catch (error) {
@@ -199,6 +219,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   const app = express();
   app.disable('x-powered-by');
+  // req.query as Apollo reads a URL (URLSearchParams, every parameter, strings only): Express's
+  // default parser stops at 1,000 parameters and makes arrays of repeated ones (./graphqlParams).
+  app.set('query parser', parseUrlQuery);
   app.use(requestLogging({ logger }));
   const httpServer = http.createServer(app);
   const authenticator = createAuthenticator(config.auth);
@@ -291,6 +314,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     graphqlResponseHeaders({ authOn: config.auth.mode !== 'off' }),
     strongEtagsForGet(),
     express.json({ limit: '256kb' }),
+    // A GraphQL parameter twice in a GET URL: 400, before any step reads the parameters.
+    refuseRepeatedGraphqlParams(),
     rejectDeeplyNestedInput(),
     rejectOversizedDocuments(config.operationLimits.maxDocumentBytes),
     callerGate({ authenticator, rateLimiter, authOff: config.auth.mode === 'off', logger, onRateLimited: () => metrics.recordRateLimited() }),
@@ -300,7 +325,14 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     // Hashes and ids become their text here (safelist: refused unless listed), so the response
     // cache and the document limits see the text.
     ...(apqCache ? [persistedQueryRequests({ safelist, registered: apqCache })] : []),
-    ...(responseCache ? [serveCachedResponses(responseCache, principalOf, () => metrics.recordOperation('cached', 'ok'))] : []),
+    ...(responseCache
+      ? [
+          serveCachedResponses(responseCache, principalOf, async (res) => {
+            metrics.recordOperation('cached', 'ok');
+            await registerAnsweredPersistedQuery(res); // Apollo, which would have registered it, is skipped
+          }),
+        ]
+      : []),
     rejectCostlyDocuments(schema, config.operationLimits),
     expressMiddleware(apollo, {
       context: async ({ res }) => {
@@ -318,7 +350,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       },
     }),
   );
-  // Malformed bodies (body-parser's errors) and anything unexpected: JSON, never Express's HTML page.
+  // Unknown paths, malformed bodies (body-parser's errors) and anything unexpected: JSON, never Express's HTML page.
+  app.use(jsonNotFound('/graphql'));
   app.use(jsonErrorHandler(logger));
 
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));

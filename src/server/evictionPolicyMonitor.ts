@@ -5,8 +5,13 @@
  *
  * A policy that can evict keys without a TTL (`allkeys-*`) refuses the start in production: the
  * gateway would otherwise lose closed buckets silently, and those older than upstream's 180 days
- * for good. In development it is a warning. Found after the start (a reconnect, or Redis was down
- * at start), it is logged as an error: the process keeps serving, and `/readyz` says it.
+ * for good. In development it is a warning. The first verdict that reads the policy is the start
+ * check, whenever it comes: if Redis was down at start, the first connection decides, and in
+ * production an unsafe policy then calls `onUnsafeFirstVerdict` (the gateway's fatal-configuration
+ * path: a clean close and exit 2), since an operator who starts Redis a moment after the gateway
+ * must not get a gateway that would have refused to start a moment later. A change found after
+ * that (a failover, a restarted Redis reconfigured) is logged as an error: the process keeps
+ * serving, and `/readyz` says it.
  * A Redis that forbids `CONFIG` (managed services) cannot be checked: logged and shown, never
  * refused.
  */
@@ -34,10 +39,21 @@ export interface EvictionPolicyMonitorOptions {
   /** Production refuses to start on an unsafe policy; elsewhere it is a warning. */
   production: boolean;
   timeoutMs: number;
+  /**
+   * Production only: the first verdict that read the policy came after the start (Redis was down
+   * then) and is unsafe. Called once, instead of the error log: the refusal `start()` would have
+   * thrown. Without it the verdict is logged as an error, like a later change.
+   */
+  onUnsafeFirstVerdict?: (error: UnsafeEvictionPolicyError) => void;
 }
 
 export class EvictionPolicyMonitor {
   private verdict: EvictionPolicyVerdict | undefined;
+  /**
+   * A verdict has read the policy (safe or unsafe). `unchecked` (CONFIG forbidden, a timeout, the
+   * connection lost mid-check) does not settle it: the start check is still owed.
+   */
+  private settled = false;
   private lastLogged = '';
   private checking: Promise<EvictionPolicyVerdict> | undefined;
   private readonly onReady = () => {
@@ -87,6 +103,16 @@ export class EvictionPolicyMonitor {
     this.checking ??= checkEvictionPolicy(this.options.redis, this.options.timeoutMs)
       .then((verdict) => {
         this.verdict = verdict;
+        const first = !this.settled && verdict.state !== 'unchecked';
+        if (first) this.settled = true;
+        const { production, onUnsafeFirstVerdict } = this.options;
+        if (first && !atStart && production && verdict.state === 'unsafe' && onUnsafeFirstVerdict) {
+          // The start check, late: refused like at start (`start()` throws there), not just logged.
+          this.lastLogged = JSON.stringify(verdict);
+          this.stop();
+          onUnsafeFirstVerdict(new UnsafeEvictionPolicyError(verdict.unsafePolicies));
+          return verdict;
+        }
         this.log(verdict, atStart);
         return verdict;
       })

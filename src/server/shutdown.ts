@@ -27,13 +27,18 @@ export interface ShutdownOptions {
 
 export const TERMINATION_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-export function closeOnTerminationSignals(gateway: { close(): Promise<void> }, options: ShutdownOptions): void {
+/**
+ * Closes the gateway on SIGTERM/SIGINT. Returns the same shutdown for the process's own reasons:
+ * `shutDown('fatal configuration', 2)` closes just as cleanly and exits with that code (a failed
+ * or overdue close exits with it too, or 1 when it is 0).
+ */
+export function closeOnTerminationSignals(gateway: { close(): Promise<void> }, options: ShutdownOptions): (reason: string, exitCode?: number) => void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const target = options.processLike ?? process;
   const { logger } = options;
   let stopping = false;
 
-  const stop = (signal: string) => {
+  const stop = (signal: string, exitCode = 0) => {
     if (stopping) {
       logger.warn({ signal }, 'second termination signal: exiting without waiting for in-flight operations');
       exit(1);
@@ -44,21 +49,22 @@ export function closeOnTerminationSignals(gateway: { close(): Promise<void> }, o
     logger.info({ signal, graceMs: options.graceMs }, 'shutting down: no new connections, finishing in-flight operations');
     const force = setTimeout(() => {
       logger.error({ signal }, 'shutdown did not finish in time: exiting');
-      exit(1);
+      exit(exitCode || 1);
     }, options.graceMs + (options.closeMarginMs ?? 3_000));
     force.unref();
     gateway.close().then(
       () => {
         clearTimeout(force);
         logger.info({ signal, shutdownMs: Math.round(performance.now() - started) }, 'shut down cleanly');
-        exit(0);
+        exit(exitCode);
       },
       (err: unknown) => {
         clearTimeout(force);
         logger.error({ err, signal }, 'shutdown failed');
-        exit(1);
+        exit(exitCode || 1);
       },
     );
   };
   for (const signal of TERMINATION_SIGNALS) target.on(signal, () => stop(signal));
+  return stop;
 }

@@ -11,16 +11,19 @@
  *    `Outbound` or `Overall` object;
  *  - two buckets with the same `StatsTime`, or a bucket outside the requested range;
  *  - a `Long` metric that is not a non-negative safe integer, a `Float` metric (averages, rates,
- *    scores) that is not a finite number >= 0.
+ *    scores) that is not a finite number >= 0;
+ *  - a call rate above 1 that the bucket's own counts contradict (HandleRate 95, a percentage,
+ *    where CallsHandled / CallsQueued = 0.95): `contradictedRateAboveOne` in
+ *    `src/reports/rollupAnomalies.ts` says which and why.
  * Tolerated, as upstream really sends them: numbers as JSON strings (the API document's own JSON
  * example sends every value as a string), fields renamed between API document versions
  * (`CallsAbandonedInRinging` -> `CallsAbandonedInRing`, `AbandonedRate` -> `AbandonRate`), and a
  * single absent metric (it is `null`). Semantic oddities that a well-formed answer may still carry
- * (handled > offered, rounded averages, a rate above 1) are not judged here: see
- * `src/reports/rollupAnomalies.ts`. A rate above 1 in particular is not malformed: the SDK notes
- * that rates "may exceed 100%" because events fall into different intervals, and the simulator
- * produces it too (an open hour's talk runs past `now`, its agents' logged-in time does not), so
- * rejecting it would make such a bucket unreadable for good.
+ * (handled > offered, rounded averages, a rate above 1 that agrees with its counts) are not judged
+ * here: see `src/reports/rollupAnomalies.ts`. A rate above 1 in particular is not malformed by
+ * itself: the SDK notes that rates "may exceed 100%" because events fall into different intervals,
+ * and the simulator produces it too (an open hour's talk runs past `now`, its agents' logged-in
+ * time does not), so rejecting it would make such a bucket unreadable for good.
  *
  * Whatever goes wrong in here, including a bug on an exotic body, surfaces as a
  * `MalformedUpstreamAnswer` (a GatewayError), never as a transport error that would be retried.
@@ -36,6 +39,7 @@ import {
   type MetricValues,
   type ReportBucket,
 } from '../reports/metrics';
+import { contradictedRateAboveOne } from '../reports/rollupAnomalies';
 import type { ReportQuery } from './ReportSource';
 
 /** Longest excerpt of an offending part kept for the operator's log. */
@@ -154,7 +158,14 @@ function readBucket(raw: unknown, index: number): ReportBucket {
   }
   const groups = {} as Record<MetricGroup, MetricValues>;
   for (const group of METRIC_GROUPS) groups[group] = normalizeGroup(item[UPSTREAM_GROUP_NAME[group]], group, where);
-  return { statsTime, ...groups };
+  const bucket = { statsTime, ...groups };
+  const contradicted = contradictedRateAboveOne(bucket);
+  if (contradicted) {
+    const definition = METRICS[contradicted.group].find((m) => m.name === contradicted.metric)!;
+    const rateWhere = `${where}.${UPSTREAM_GROUP_NAME[contradicted.group]}.${definition.upstreamName}`;
+    throw new Problem(`${rateWhere} is above 1 and contradicted by the bucket's own counts (a percentage instead of a fraction?)`, contradicted.detail);
+  }
+  return bucket;
 }
 
 /**

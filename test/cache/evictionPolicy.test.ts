@@ -186,3 +186,76 @@ describe('maxmemory-policy on Redis Cluster: every master is checked', () => {
     }
   });
 });
+
+describe('maxmemory-policy when Redis is down at start (production)', () => {
+  let redis: TestRedisServer | undefined;
+  let gateway: Gateway | undefined;
+  afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
+    await redis?.stop();
+    redis = undefined;
+  });
+
+  /** A production gateway started while `redis` is down; resolves `fatal` on onFatalConfiguration. */
+  async function startWhileDown(server: TestRedisServer) {
+    await server.stop();
+    const { logger, lines } = capturingLogger();
+    const fatal: Error[] = [];
+    let reported!: (error: Error) => void;
+    const firstFatal = new Promise<Error>((resolve) => (reported = resolve));
+    gateway = await startGateway(gatewayConfig({ ...PRODUCTION, REDIS_URL: server.url }), {
+      logger,
+      redisKeyPrefix: `test:${randomUUID()}:`,
+      onFatalConfiguration: (error) => {
+        fatal.push(error);
+        reported(error);
+      },
+    });
+    expect(lines.filter((l) => /Redis not reachable at start/.test(l.msg))).toHaveLength(1);
+    return { lines, fatal, firstFatal };
+  }
+
+  it('treats the first verdict as the start check: Redis comes up on allkeys-lru, and the gateway reports a fatal configuration', async () => {
+    redis = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    const { lines, fatal, firstFatal } = await startWhileDown(redis);
+    expect(fatal).toEqual([]);
+
+    await redis.restart();
+    const error = await firstFatal;
+    expect(error).toBeInstanceOf(UnsafeEvictionPolicyError);
+    expect((error as UnsafeEvictionPolicyError).policies).toEqual(['allkeys-lru']);
+    // One fatal line saying what to set, instead of the error line of a later change.
+    const fatalLines = lines.filter((l) => l.level === 60);
+    expect(fatalLines).toHaveLength(1);
+    expect(fatalLines[0].msg).toMatch(/^refusing to run: Redis maxmemory-policy is allkeys-lru.*Set maxmemory-policy noeviction/s);
+    expect(lines.filter((l) => l.level === 50 && /maxmemory-policy/.test(l.msg))).toEqual([]);
+    // Once, even if Redis reconnects again before the process is gone.
+    const adminClient = await admin(redis.url);
+    try {
+      await adminClient.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      expect(await eventually(async () => (await readyz(gateway!)).body.checks.redis?.status === 'ok', 10_000)).toBe(true);
+    } finally {
+      adminClient.disconnect();
+    }
+    expect(fatal).toHaveLength(1);
+  }, 30_000);
+
+  it('a change after a first safe verdict keeps being an error and /readyz, not a fatal configuration', async () => {
+    redis = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
+    const { lines, fatal } = await startWhileDown(redis);
+    await redis.restart();
+    expect(await eventually(async () => (await readyz(gateway!)).body.checks.evictionPolicy?.status === 'ok', 10_000)).toBe(true);
+
+    const adminClient = await admin(redis.url);
+    try {
+      await adminClient.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await adminClient.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      expect(await eventually(async () => (await readyz(gateway!)).body.checks.evictionPolicy?.status === 'failing', 10_000)).toBe(true);
+    } finally {
+      adminClient.disconnect();
+    }
+    expect(lines.filter((l) => l.level === 50 && /maxmemory-policy is allkeys-lru/.test(l.msg))).toHaveLength(1);
+    expect(fatal).toEqual([]);
+  }, 30_000);
+});

@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig, parseEndpoint } from '../../src/config/config';
 
+const JWT_SECRET = 'config-test-secret-0123456789-abcdef';
+
 function problems(env: Record<string, string>): string[] {
   try {
     loadConfig(env);
@@ -49,11 +51,34 @@ describe('configuration', () => {
     expect(found.join('\n')).toMatch(/Unknown time zone "Mars\/Olympus"/);
   });
 
-  it('budgets upstream calls per caller per minute by default; 0 turns the budget off; a negative budget is refused', () => {
-    expect(loadConfig({}).upstream.callsPerCallerPerMinute).toBe(1_000);
+  it('budgets upstream calls per caller per minute by default with JWT; 0 turns the budget off; a negative budget is refused', () => {
+    expect(loadConfig({ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: JWT_SECRET }).upstream.callsPerCallerPerMinute).toBe(1_000);
     expect(loadConfig({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '0' }).upstream.callsPerCallerPerMinute).toBe(0);
     expect(problems({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '-1' })).toEqual([expect.stringMatching(/^UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: /)]);
     expect(problems({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: 'lots' })).toEqual([expect.stringMatching(/^UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: /)]);
+  });
+
+  // With auth off the caller key is the client address, which behind a router is every client's:
+  // a budget that locks a caller out would lock out everyone, so it is off unless set explicitly.
+  it('with auth off, the budgets that lock a caller out are off by default; an explicit value is honoured', () => {
+    for (const env of [{}, { AUTH_MODE: 'off' }]) {
+      const config = loadConfig(env);
+      expect(config.upstream.callsPerCallerPerMinute).toBe(0);
+      expect(config.operationLimits.rejectedRequestsPerMinute).toBe(0);
+    }
+    const explicit = loadConfig({ UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '500', REJECTED_REQUESTS_PER_MINUTE: '30' });
+    expect(explicit.upstream.callsPerCallerPerMinute).toBe(500);
+    expect(explicit.operationLimits.rejectedRequestsPerMinute).toBe(30);
+  });
+
+  it('with JWT, the budgets apply by default (60 refused requests, 1,000 upstream calls a minute); an explicit value, 0 included, is honoured', () => {
+    const jwt = { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: JWT_SECRET };
+    expect(loadConfig(jwt).upstream.callsPerCallerPerMinute).toBe(1_000);
+    expect(loadConfig(jwt).operationLimits.rejectedRequestsPerMinute).toBe(60);
+    const explicit = loadConfig({ ...jwt, UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '0', REJECTED_REQUESTS_PER_MINUTE: '0' });
+    expect(explicit.upstream.callsPerCallerPerMinute).toBe(0);
+    expect(explicit.operationLimits.rejectedRequestsPerMinute).toBe(0);
+    expect(problems({ ...jwt, REJECTED_REQUESTS_PER_MINUTE: '-1' })).toEqual([expect.stringMatching(/^REJECTED_REQUESTS_PER_MINUTE: /)]);
   });
 
   it('persisted queries: apq for a day by default; safelist, off; a TTL over 30 days or an unknown mode is refused', () => {

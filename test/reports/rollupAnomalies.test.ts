@@ -3,7 +3,7 @@
  * rounded up) breaks none; each rule fires on exactly the oddity it names, and not on the
  * roundings the roll-ups tolerate (exact, ceil, round).
  */
-import { ANOMALY_RULES, findRollupAnomalies } from '../../src/reports/rollupAnomalies';
+import { ANOMALY_RULES, contradictedRateAboveOne, findRollupAnomalies } from '../../src/reports/rollupAnomalies';
 import type { ReportBucket } from '../../src/reports/metrics';
 import { normalizeBucket } from '../../src/upstream/normalizeReport';
 import { SEED_JSON_TEXT } from '../helpers/seed';
@@ -116,5 +116,46 @@ describe('findRollupAnomalies', () => {
 
   it('lists every rule it can produce', () => {
     expect([...ANOMALY_RULES].sort()).toEqual(['average_count_unrecoverable', 'average_inconsistent', 'handled_exceeds_offered', 'rate_above_one', 'rate_inconsistent']);
+  });
+});
+
+describe('contradictedRateAboveOne (grounds to reject an answer)', () => {
+  const withValues = (values: Partial<Record<'inbound' | 'outbound' | 'overall', Record<string, number | null>>>) => {
+    const bucket = seedBucket();
+    for (const [group, v] of Object.entries(values)) Object.assign(bucket[group as 'inbound'], v);
+    return bucket;
+  };
+
+  it("finds nothing in the API document's example", () => {
+    expect(contradictedRateAboveOne(seedBucket())).toBeUndefined();
+  });
+
+  it.each([
+    ['a HandleRate percentage', { inbound: { callsQueued: 20, callsHandled: 19, handleRate: 95 } }, 'inbound', 'handleRate 95 x callsQueued 20 = 1900, but callsHandled = 19 (19 / 20 = 0.95)'],
+    ['an AbandonedRate percentage', { inbound: { callsQueued: 10, callsAbandonedInQueue: 2, callsAbandonedInRinging: 1, abandonedRate: 30 } }, 'inbound', 'abandonedRate 30 x callsQueued 10 = 300, but callsAbandonedInQueue + callsAbandonedInRinging = 3 (3 / 10 = 0.3)'],
+    ['an AnswerRate percentage', { outbound: { callsDialed: 10, callsAnswered: 4, answerRate: 40 } }, 'outbound', 'answerRate 40 x callsDialed 10 = 400, but callsAnswered = 4 (4 / 10 = 0.4)'],
+    ['a HandleRate above 1 where the counts say at most 1', { inbound: { callsQueued: 7, callsHandled: 7, handleRate: 1.2 } }, 'inbound', 'handleRate 1.2 x callsQueued 7 = 8.4, but callsHandled = 7 (7 / 7 = 1)'],
+  ] as const)('finds %s', (_name, values, group, detail) => {
+    expect(contradictedRateAboveOne(withValues(values))).toEqual({ group, metric: detail.split(' ')[0], detail });
+  });
+
+  it.each([
+    ['a rate above 1 its counts give (21 handled of 20 queued)', { inbound: { callsQueued: 20, callsHandled: 21, handleRate: 1.05 } }],
+    ['a rate above 1 rounded to two decimals over a large population (2,101 of 2,000)', { inbound: { callsQueued: 2000, callsHandled: 2101, handleRate: 1.05 } }],
+    ['a contradicted rate not above 1 (counted, not rejected)', { inbound: { callsQueued: 7, callsHandled: 7, handleRate: 0.5 } }],
+    ['a rate above 1 of an empty population', { outbound: { callsDialed: 0, callsAnswered: 0, answerRate: 95 } }],
+    ['a rate above 1 whose numerator is missing', { inbound: { callsHandled: null, handleRate: 95 } }],
+    ['an OccupancyRate above 1 (its numerator is the gateway\'s reading, over seconds)', { overall: { totalLoggedInTime: 1000, occupancyRate: 95 } }],
+    ['a ServiceLevel20 above 1 (no numerator reported)', { inbound: { serviceLevel20: 95 } }],
+  ] as const)('accepts %s', (_name, values) => {
+    expect(contradictedRateAboveOne(withValues(values))).toBeUndefined();
+  });
+
+  it('the large-population rounding is still counted as rate_inconsistent and rate_above_one', () => {
+    const rules = rulesOf(withValues({ inbound: { callsQueued: 2000, callsHandled: 2101, handleRate: 1.05, callsOffered: 2200 } }));
+    expect(rules.filter((r) => r.startsWith('rate_')).sort()).toEqual([
+      'rate_above_one inbound.handleRate',
+      'rate_inconsistent inbound.handleRate',
+    ]);
   });
 });

@@ -49,6 +49,16 @@ const CASES: [string, Corruption, string][] = [
   ['a bucket without Inbound', (b) => delete firstBucket(b).Inbound, 'Data[0].Inbound is missing'],
   ['a bucket without Outbound', (b) => delete firstBucket(b).Outbound, 'Data[0].Outbound is missing'],
   ['a bucket without Overall', (b) => delete firstBucket(b).Overall, 'Data[0].Overall is missing'],
+  // A percentage sent as a fraction: 95 where CallsHandled / CallsQueued = 0.95. Above 1 alone is
+  // tolerated (events in different intervals); above 1 against the bucket's own counts is not.
+  [
+    'a HandleRate percentage its counts contradict',
+    (b) => {
+      const hour = b.Data.find((x: any) => Number(x.Inbound.CallsQueued) > 0 && Number(x.Inbound.CallsHandled) > 0);
+      hour.Inbound.HandleRate = (100 * Number(hour.Inbound.CallsHandled)) / Number(hour.Inbound.CallsQueued);
+    },
+    "Inbound.HandleRate is above 1 and contradicted by the bucket's own counts",
+  ],
 ];
 
 const fieldFor = (instanceId: string) => `{ ${HOURLY_FIELD('r', instanceId, START, END)} }`;

@@ -66,4 +66,15 @@ describe('closeOnTerminationSignals', () => {
     await new Promise(setImmediate);
     expect(exits).toEqual([1]);
   });
+
+  it('closes the same way for a fatal configuration and exits with its code (2)', async () => {
+    const { processLike } = fakeProcess();
+    const exits: number[] = [];
+    let closes = 0;
+    const shutDown = closeOnTerminationSignals({ close: async () => void closes++ }, { logger: silent, graceMs: 1_000, exit: (code) => exits.push(code), processLike });
+    shutDown('fatal configuration', 2);
+    await new Promise(setImmediate);
+    expect(closes).toBe(1);
+    expect(exits).toEqual([2]);
+  });
 });

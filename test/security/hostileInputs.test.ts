@@ -221,4 +221,22 @@ describe('hostile inputs', () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
+
+  // Unknown paths: the same JSON shape, 404 NOT_FOUND, never Express's HTML "Cannot GET".
+  it.each([
+    ['GET /nope', 'GET', '/nope'],
+    ['POST /graphq', 'POST', '/graphq'],
+    ['DELETE /healthz/extra', 'DELETE', '/healthz/extra'],
+    ['GET of a 5,000-character path', 'GET', `/${'x'.repeat(5_000)}`],
+  ])('%s -> JSON 404 NOT_FOUND, no HTML', async (_name, method, path) => {
+    const response = await fetch(new URL(path, gateway.url), { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{"query":"{ __typename }"}' : undefined });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const text = await response.text();
+    expect(text).not.toMatch(/<html|<pre>|Cannot \w+ \//i);
+    const body = JSON.parse(text);
+    expect(body.errors.map((e: any) => e.extensions.code)).toEqual(['NOT_FOUND']);
+    expect(body.errors[0].message).toMatch(/the GraphQL endpoint is \/graphql/);
+    expect(body.errors[0].message.length).toBeLessThan(300);
+  });
 });

@@ -49,4 +49,25 @@ describe('budget of refused requests', () => {
     for (let i = 0; i < 4; i++) expect((await post('careful', invalid(i))).status).toBe(400);
     expect((await post('careful', '{ __typename }')).status).toBe(200);
   });
+
+  // With auth off the caller key is the client address; behind a router every client shares it,
+  // so by default no budget may lock that address out (README, REJECTED_REQUESTS_PER_MINUTE).
+  describe('with auth off and the default configuration', () => {
+    let open: Gateway;
+    // Empty values count as unset: this removes the test helper's overrides for both budgets.
+    beforeAll(async () => {
+      open = await startTestGateway({ REJECTED_REQUESTS_PER_MINUTE: '', UPSTREAM_CALLS_PER_CALLER_PER_MINUTE: '' });
+    });
+    afterAll(() => open.close());
+
+    it('many refused requests from one address do not refuse a later good request from it', async () => {
+      const post = async (query: string) => {
+        const response = await fetch(open.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+        return { status: response.status, body: (await response.json()) as any };
+      };
+      // 30 refusals: three times what the JWT default (60 a minute, 10 per 10 s) allows.
+      for (let i = 0; i < 30; i++) expect((await post(invalid(i))).status).toBe(400);
+      expect(await post('{ __typename }')).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+    });
+  });
 });

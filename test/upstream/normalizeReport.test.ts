@@ -97,13 +97,47 @@ describe('normalizeReportBody', () => {
   it('accepts a SatisfactionIndex above 1 (a score) and rates above 1 (the SDK: rates "may exceed 100%")', () => {
     const body = seedWith((b) => {
       b.Inbound.SatisfactionIndex = '4.5';
-      b.Overall.OccupancyRate = 1;
-      b.Inbound.HandleRate = '1.2';
+      b.Overall.OccupancyRate = 1.25;
+      // 8 handled this hour of 7 queued in it (events in different intervals): 1.14, as its counts say.
+      b.Inbound.CallsHandled = '8';
+      b.Inbound.HandleRate = '1.14';
     });
     const [bucket] = normalizeReportBody(body, SEED_QUERY).buckets;
     expect(bucket.inbound.satisfactionIndex).toBe(4.5);
-    expect(bucket.overall.occupancyRate).toBe(1);
-    expect(bucket.inbound.handleRate).toBe(1.2);
+    expect(bucket.overall.occupancyRate).toBe(1.25);
+    expect(bucket.inbound.handleRate).toBe(1.14);
+  });
+
+  it('rejects a call rate above 1 that its own counts contradict (a percentage sent as a fraction), without echoing it to the caller', () => {
+    const error = rejection(
+      seedWith((b) => {
+        b.Inbound.CallsQueued = '20';
+        b.Inbound.CallsHandled = '19';
+        b.Inbound.HandleRate = '95';
+      }),
+    );
+    expect(error.code).toBe('UPSTREAM_ERROR');
+    expect(error.details).toEqual({ upstreamRequestId: REQUEST_ID });
+    expect(error.problem).toBe("Data[0].Inbound.HandleRate is above 1 and contradicted by the bucket's own counts (a percentage instead of a fraction?)");
+    expect(error.message).not.toMatch(/1900|95 /);
+    expect(error.offending).toContain('handleRate 95 x callsQueued 20 = 1900, but callsHandled = 19 (19 / 20 = 0.95)');
+    // The same with an AnswerRate, under its renamed field too.
+    const answer = rejection(
+      seedWith((b) => {
+        Object.assign(b.Outbound, { CallsDialed: '10', CallsAnswered: '4', AnswerRate: '40' });
+      }),
+    );
+    expect(answer.problem).toMatch(/^Data\[0\]\.Outbound\.AnswerRate is above 1 and contradicted/);
+  });
+
+  it('keeps accepting rates above 1 whose counts cannot contradict them: an empty population, a count missing, occupancy', () => {
+    const body = seedWith((b) => {
+      Object.assign(b.Outbound, { CallsDialed: '0', AnswerRate: '95' });
+      Object.assign(b.Inbound, { HandleRate: '95', CallsHandled: undefined });
+      b.Overall.OccupancyRate = '95';
+    });
+    const [bucket] = normalizeReportBody(body, SEED_QUERY).buckets;
+    expect([bucket.outbound.answerRate, bucket.inbound.handleRate, bucket.overall.occupancyRate]).toEqual([95, 95, 95]);
   });
 
   it("accepts a Daily bucket stamped with the start of the day the range starts in (the emulator's and upstream's stamping)", () => {

@@ -67,6 +67,17 @@ function describeBodyError(error: { type?: string; status?: number; limit?: numb
 }
 
 /**
+ * After every route: an unknown path (GET /nope, POST /graphq) is a JSON 404 `NOT_FOUND` in the
+ * same shape as the other refusals, naming the endpoint, instead of Express's HTML "Cannot GET".
+ */
+export function jsonNotFound(endpointPath: string): RequestHandler {
+  return (req, res) => {
+    const path = req.path.length > 200 ? `${req.path.slice(0, 199)}…` : req.path;
+    sendError(res, 404, 'NOT_FOUND', `Nothing is served at ${req.method} ${path}: the GraphQL endpoint is ${endpointPath}.`);
+  };
+}
+
+/**
  * Last Express error handler: body-parser's errors become BAD_REQUEST with their 4xx status;
  * anything else is a bug, logged in full and answered as a generic JSON 500.
  */
