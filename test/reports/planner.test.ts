@@ -137,11 +137,13 @@ describe('planUpstreamCalls: examples', () => {
     expect(() => plan({ zone: 'Mars/Olympus', missing: [HOUR_0] })).toThrow(RangeError);
   });
 
-  it('plans 4,320 hourly buckets quickly', () => {
+  // How fast is measured by `npm run bench` (a timed assertion fails on a loaded machine); here:
+  // 4,320 hourly buckets are planned, each exactly once.
+  it('plans 4,320 hourly buckets, each exactly once', () => {
     const missing = hoursEndingAt(HOUR_0, 180 * 24).reverse();
-    const began = performance.now();
-    plan({ zone: NEW_YORK, missing });
-    expect(performance.now() - began).toBeLessThan(100);
+    const result = plan({ zone: NEW_YORK, missing });
+    const planned = [...result.calls.flatMap((call) => call.bucketStarts), ...result.beyondRetention];
+    expect(planned.sort((a, b) => a - b)).toEqual([...missing].sort((a, b) => a - b));
   });
 });
 
