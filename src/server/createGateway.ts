@@ -242,10 +242,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
           maxTtlSeconds: config.persistedQueries.ttlSeconds,
           logger,
         });
+  const formatError = createErrorFormatter(logger, { hideSchemaDetails: config.env === 'production' });
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     persistedQueries: apqCache ? { cache: apqCache, ttl: config.persistedQueries.ttlSeconds } : false,
-    formatError: createErrorFormatter(logger, { hideSchemaDetails: config.env === 'production' }),
+    formatError,
     // Validation messages without "Did you mean" in production (the formatter also covers variables).
     hideSchemaDetailsFromClientErrors: config.env === 'production',
     includeStacktraceInErrorResponses: false,
@@ -333,7 +334,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
           }),
         ]
       : []),
-    rejectCostlyDocuments(schema, config.operationLimits),
+    rejectCostlyDocuments(schema, config.operationLimits, formatError),
     expressMiddleware(apollo, {
       context: async ({ res }) => {
         const requestId = requestIdOf(res);

@@ -31,7 +31,9 @@ import {
   Source,
   TokenKind,
   TypeInfo,
+  validate,
   ValidationContext,
+  type GraphQLFormattedError,
   type ASTVisitFn,
   type DocumentNode,
   type OperationDefinitionNode,
@@ -270,11 +272,21 @@ export function documentLimitErrors(schema: GraphQLSchema, source: string, limit
  */
 const LARGE_DOCUMENT_CHARS = 2_048;
 
-export function rejectCostlyDocuments(schema: GraphQLSchema, limits: DocumentLimits): RequestHandler {
+export function rejectCostlyDocuments(
+  schema: GraphQLSchema,
+  limits: DocumentLimits,
+  /**
+   * Apollo's `formatError`: a large new document is parsed and validated here, in its turn, and
+   * refused here when invalid, with the answer Apollo would give (see below).
+   */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+): RequestHandler {
   const rules = documentLimitRules(limits);
   // The verdict on up to 1,000 recent documents (of up to MAX_DOCUMENT_BYTES each): a dashboard
   // repeating its query, or an attacker repeating theirs, pays for the check once.
   const verdicts = new LRUCache<string, GraphQLError[]>({ max: 1_000 });
+  /** Large documents parsed and validated in their turn: Apollo's answer when invalid, else []. */
+  const validated = new LRUCache<string, { status: number; errors: GraphQLFormattedError[] }>({ max: 1_000 });
   return (req, res, next) => {
     // The document Apollo will read (GET: from the raw URL, however many parameters precede it).
     const { query } = graphqlParamsOf(req);
@@ -297,11 +309,53 @@ export function rejectCostlyDocuments(schema: GraphQLSchema, limits: DocumentLim
       return errors;
     };
     if (verdicts.has(query) || query.length < LARGE_DOCUMENT_CHARS) return answer(check());
-    // A large document not seen lately: its checks, and Apollo's parsing and validation after
-    // them (same tick: no I/O in between), take a turn of their own (./turnTaking.ts).
+    // A large document not seen lately takes a turn of its own (./turnTaking.ts) for all of its
+    // synchronous cost: the limits, and the parsing and validation Apollo would otherwise do later,
+    // outside the turn, where a burst of them would run back to back again. Invalid: answered here
+    // as Apollo answers (400, GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED, through the same
+    // formatError); valid: Apollo parses and validates it once more (then keeps it in its own store).
     nextTurn().then(
-      () => answer(check()),
+      () => {
+        const errors = check();
+        if (errors.length > 0 || !formatError) return answer(errors);
+        let verdict = validated.get(query);
+        if (!verdict) {
+          verdict = parseAndValidate(schema, query, limits, formatError);
+          validated.set(query, verdict);
+        }
+        if (verdict.errors.length === 0) return next();
+        res.status(verdict.status).json({ errors: verdict.errors });
+      },
       (error: unknown) => next(error),
     );
   };
+}
+
+/** Apollo's parse and validate steps and their answers, for one document. */
+function parseAndValidate(
+  schema: GraphQLSchema,
+  query: string,
+  limits: DocumentLimits,
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+): { status: number; errors: GraphQLFormattedError[] } {
+  const asApollo = (error: GraphQLError, code: string) => {
+    const wrapped = new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      originalError: error,
+      extensions: { ...error.extensions, code },
+    });
+    return formatError(wrapped.toJSON(), wrapped);
+  };
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens: limits.maxTokens });
+  } catch (error) {
+    if (error instanceof GraphQLError) return { status: 400, errors: [asApollo(error, 'GRAPHQL_PARSE_FAILED')] };
+    throw error;
+  }
+  const errors = validate(schema, document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
+  return { status: 400, errors: errors.map((e) => asApollo(e, 'GRAPHQL_VALIDATION_FAILED')) };
 }
