@@ -30,3 +30,36 @@ it('a turn taken while others wait comes after them', async () => {
   await Promise.all([first, second]);
   expect(order).toEqual(['first', 'second', 'again']);
 });
+
+describe('a large document refused in its turn answers as Apollo would', () => {
+  // Over 2 kB: checked, parsed and validated in a turn of its own (src/server/limits/documentLimits.ts).
+  const padding = `# ${'x'.repeat(2_200)}\n`;
+  const large = (body: string) => `${padding}${body}`;
+  const post = async (url: string, query: string) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    return { status: response.status, body: (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] } };
+  };
+
+  it('same status, code and message for the same mistake in a small and a large document', async () => {
+    const { startTestGateway } = await import('../helpers/gateway');
+    const gateway = await startTestGateway({ NODE_ENV: 'production', CCC_EMULATOR: 'true', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' });
+    try {
+      const cases = [
+        '{ intervalInstanceReport(instanceId: "ccc-test") { statTime } }', // unknown field: validation
+        '{ intervalInstanceReport(instanceId: "ccc-test", interval: YEARLY) { statsTime } }', // bad enum literal
+        '{ intervalInstanceReport(instanceId: "ccc-test") { statsTime }', // syntax error
+      ];
+      for (const mistake of cases) {
+        const small = await post(gateway.url, mistake);
+        const big = await post(gateway.url, large(mistake));
+        expect(big.status).toBe(small.status);
+        expect(big.body.errors?.map((e) => e.extensions?.code)).toEqual(small.body.errors?.map((e) => e.extensions?.code));
+        expect(big.body.errors?.map((e) => e.message)).toEqual(small.body.errors?.map((e) => e.message));
+        expect(JSON.stringify(big.body)).not.toMatch(/Did you mean/);
+      }
+      expect((await post(gateway.url, large('{ __typename }'))).body).toEqual({ data: { __typename: 'Query' } });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
