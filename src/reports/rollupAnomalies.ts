@@ -114,6 +114,26 @@ const PLANS: Readonly<Record<MetricGroup, GroupPlan>> = Object.fromEntries(
   ]),
 ) as Record<MetricGroup, GroupPlan>;
 
+/**
+ * A rate's denominator and numerator from the bucket's counts, or undefined when it cannot be
+ * judged: a denominator of 0 (an empty population contributes nothing to a roll-up, whatever the
+ * rate says) or missing, or a numerator with a count missing.
+ */
+function rateCounts(
+  rate: { denominator: string; parts: readonly string[] },
+  value: (name: string) => number | null,
+): { numerator: number; denominator: number } | undefined {
+  const denominator = value(rate.denominator);
+  if (denominator === null || denominator === 0) return undefined;
+  let numerator = 0;
+  for (const part of rate.parts) {
+    const n = value(part);
+    if (n === null) return undefined;
+    numerator += n;
+  }
+  return { numerator, denominator };
+}
+
 function checkGroup(group: MetricGroup, values: MetricValues, statsTime: number, findings: AnomalyFinding[]): void {
   const value = (name: string) => values[name] ?? null;
   for (const { where, name, fraction, average, rate } of PLANS[group].metrics) {
@@ -144,18 +164,10 @@ function checkGroup(group: MetricGroup, values: MetricValues, statsTime: number,
       }
     }
 
-    if (rate) {
-      const denominator = value(rate.denominator);
-      // A rate of an empty population contributes nothing to a roll-up, whatever it says.
-      if (denominator === null || denominator === 0) continue;
-      let numerator = 0;
-      let complete = true;
-      for (const part of rate.parts) {
-        const n = value(part);
-        if (n === null) complete = false;
-        else numerator += n;
-      }
-      if (complete && Math.round(reported * denominator) !== numerator) {
+    const counts = rate && rateCounts(rate, value);
+    if (rate && counts) {
+      const { numerator, denominator } = counts;
+      if (Math.round(reported * denominator) !== numerator) {
         findings.push({
           rule: 'rate_inconsistent',
           statsTime,
@@ -222,16 +234,9 @@ export function contradictedRateAboveOne(bucket: ReportBucket): ContradictedRate
       const rate = PLANS[group].metrics.find((m) => m.name === metric)?.rate;
       const reported = value(metric);
       if (!rate || reported === null || reported <= 1) continue;
-      const denominator = value(rate.denominator);
-      if (denominator === null || denominator === 0) continue;
-      let numerator = 0;
-      let complete = true;
-      for (const part of rate.parts) {
-        const n = value(part);
-        if (n === null) complete = false;
-        else numerator += n;
-      }
-      if (!complete) continue;
+      const counts = rateCounts(rate, value);
+      if (!counts) continue;
+      const { numerator, denominator } = counts;
       const ratio = numerator / denominator;
       if (Math.round(reported * denominator) !== numerator && Math.abs(reported - ratio) > RATE_DISPLAY_ROUNDING) {
         return {

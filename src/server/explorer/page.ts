@@ -46,8 +46,13 @@ export interface PageOptions {
   tabs: ExplorerTab[];
 }
 
+/** An asset's URL, relative to the page, versioned so that browsers can keep it for good; HTML-escaped. */
+export function assetHref(assetBase: string, asset: ExplorerAsset): string {
+  return escapeHtml(`${assetBase}${asset.name}?v=${encodeURIComponent(asset.version)}`);
+}
+
 export function renderExplorerPage({ title, assetBase, endpoint, assets, tabs }: PageOptions): string {
-  const href = (asset: ExplorerAsset) => escapeHtml(`${assetBase}${asset.name}?v=${encodeURIComponent(asset.version)}`);
+  const href = (asset: ExplorerAsset) => assetHref(assetBase, asset);
   const styles = assets.filter((a) => a.name.endsWith('.css'));
   const scripts = assets.filter((a) => a.name.endsWith('.js'));
   return `<!doctype html>

@@ -19,8 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PROJECT_ROOT } from '../../config/paths';
 import type { ExplorerAsset } from './assets';
-import type { ExplorerTab } from './operations';
-import { escapeHtml, scriptJson } from './page';
+import { assetHref, escapeHtml, scriptJson, type PageOptions } from './page';
 
 export const PLAYGROUND_PACKAGE = 'graphql-playground-react';
 export const PLAYGROUND_VENDOR_DIR = join(PROJECT_ROOT, 'dist', 'vendor', PLAYGROUND_PACKAGE);
@@ -95,22 +94,10 @@ export function playgroundAssets(packageDir: string | undefined = playgroundPack
   ];
 }
 
-export interface PlaygroundPageOptions {
-  title: string;
-  /** Prefix of asset URLs, relative to the page. */
-  assetBase: string;
-  /** The GraphQL endpoint, relative to the page. */
-  endpoint: string;
-  assets: ExplorerAsset[];
-  tabs: ExplorerTab[];
-}
-
-export function renderPlaygroundPage({ title, assetBase, endpoint, assets, tabs }: PlaygroundPageOptions): string {
+/** The Playground page: the same options as the GraphiQL page (./page.ts). */
+export function renderPlaygroundPage({ title, assetBase, endpoint, assets, tabs }: PageOptions): string {
   const byName = new Map(assets.map((a) => [a.name, a]));
-  const href = (name: string) => {
-    const asset = byName.get(name)!;
-    return escapeHtml(`${assetBase}${asset.name}?v=${encodeURIComponent(asset.version)}`);
-  };
+  const href = (name: string) => assetHref(assetBase, byName.get(name)!);
   return `<!doctype html>
 <html lang="en">
 <head>
