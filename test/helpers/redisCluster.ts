@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
-import { findFreePort, killAndWait, spawnRedisServer } from './redisServer';
+import { findFreePort, killAndWait, spawnRedisServer, waitForClusterOk } from './redisServer';
 
 export interface TestRedisCluster {
   nodes: { host: string; port: number }[];
@@ -50,7 +50,7 @@ export async function startRedisCluster(options: { masters?: number; args?: read
       nodes.push({ host: '127.0.0.1', port });
     }
     await promisify(execFile)('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-yes'], { timeout: READY_TIMEOUT_MS });
-    for (const node of nodes) await waitForClusterOk(node.port);
+    for (const node of nodes) await waitForClusterOk(node.port, READY_TIMEOUT_MS);
   } catch (error) {
     await stop();
     throw error;
@@ -70,18 +70,4 @@ export async function startRedisCluster(options: { masters?: number; args?: read
     },
     stop,
   };
-}
-
-async function waitForClusterOk(port: number): Promise<void> {
-  const admin = new Redis(port, '127.0.0.1', { lazyConnect: true });
-  try {
-    await admin.connect();
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!((await admin.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) {
-      if (Date.now() > deadline) throw new Error(`cluster node on port ${port} did not reach cluster_state:ok`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  } finally {
-    admin.disconnect();
-  }
 }

@@ -225,13 +225,14 @@ async function assignAllSlots(port: number): Promise<void> {
   await waitForClusterOk(port);
 }
 
-async function waitForClusterOk(port: number): Promise<void> {
+/** Waits until the cluster node on `port` reports `cluster_state:ok`. */
+export async function waitForClusterOk(port: number, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const admin = new Redis(port, '127.0.0.1', { lazyConnect: true });
   try {
     await admin.connect();
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     while (!((await admin.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) {
-      if (Date.now() > deadline) throw new Error(`cluster on port ${port} did not reach cluster_state:ok`);
+      if (Date.now() > deadline) throw new Error(`cluster node on port ${port} did not reach cluster_state:ok`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   } finally {

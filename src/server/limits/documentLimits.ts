@@ -263,15 +263,16 @@ export function documentLimitErrors(schema: GraphQLSchema, source: string, limit
 }
 
 /**
- * Express step: answers OPERATION_TOO_EXPENSIVE (400) for a document over the limits, before
- * Apollo parses or validates it.
- */
-/**
  * Documents shorter than this cost well under a millisecond to check and validate: they need no
  * turn of their own. Real operations of this project's clients are 200 to 4,000 characters.
  */
 const LARGE_DOCUMENT_CHARS = 2_048;
 
+/**
+ * Express step: answers OPERATION_TOO_EXPENSIVE (400) for a document over the limits, before
+ * Apollo parses or validates it; a large new document is also parsed and validated here, in a
+ * turn of its own (see below).
+ */
 export function rejectCostlyDocuments(
   schema: GraphQLSchema,
   limits: DocumentLimits,
