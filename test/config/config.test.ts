@@ -1,16 +1,9 @@
-import { ConfigError, loadConfig, parseEndpoint } from '../../src/config/config';
+import { configProblems } from '../helpers/configProblems';
+import { loadConfig, parseEndpoint } from '../../src/config/config';
 
 const JWT_SECRET = 'config-test-secret-0123456789-abcdef';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('configuration', () => {
   it('runs on the built-in emulator with an in-process cache when nothing is set', () => {

@@ -3,22 +3,15 @@
  * CCC_ENDPOINT it refuses to start, saying what to set; CCC_EMULATOR=true is the only way to run
  * the built-in emulator there, and then the start logs a warning and /readyz says so.
  */
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { configProblems } from '../helpers/configProblems';
+import { loadConfig } from '../../src/config/config';
 import { startGateway, type Gateway } from '../../src/server/createGateway';
 import { createLogger } from '../../src/server/logger';
 import { readyz } from '../resilience/support';
 
 const PRODUCTION = { NODE_ENV: 'production', AUTH_ALLOW_OFF_IN_PRODUCTION: 'true' };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 /** A logger whose JSON lines are kept for the test to read. */
 function capturingLogger() {
