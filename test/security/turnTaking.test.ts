@@ -56,6 +56,8 @@ describe('a large document refused in its turn answers as Apollo would', () => {
         expect(big.body.errors?.map((e) => e.extensions?.code)).toEqual(small.body.errors?.map((e) => e.extensions?.code));
         expect(big.body.errors?.map((e) => e.message)).toEqual(small.body.errors?.map((e) => e.message));
         expect(JSON.stringify(big.body)).not.toMatch(/Did you mean/);
+        // The same document again: answered from the step's verdict, the same answer.
+        expect(await post(gateway.url, large(mistake))).toEqual(big);
       }
       expect((await post(gateway.url, large('{ __typename }'))).body).toEqual({ data: { __typename: 'Query' } });
     } finally {

@@ -231,20 +231,29 @@ function scanTokens(source: string, limits: DocumentLimits): GraphQLError | unde
 type OperationVisit = ASTVisitFn<OperationDefinitionNode>;
 
 /**
- * The limit errors of a document, or none. Syntax errors other than the token limit are left to
- * Apollo, which reports them as GRAPHQL_PARSE_FAILED as usual.
+ * The token and nesting scan, then the parse: a limit error, or the document, or the syntax error.
+ * `noLocation`: for checks that report no positions (cheaper); a document whose errors reach a
+ * caller needs its locations.
  */
-export function documentLimitErrors(schema: GraphQLSchema, source: string, limits: DocumentLimits, rules = documentLimitRules(limits)): GraphQLError[] {
+function parseWithinLimits(
+  source: string,
+  limits: DocumentLimits,
+  noLocation: boolean,
+): { limitError: GraphQLError } | { document: DocumentNode } | { syntaxError: GraphQLError } {
   const scanned = scanTokens(source, limits);
-  if (scanned) return [scanned];
-  let document: DocumentNode;
+  if (scanned) return { limitError: scanned };
   try {
-    document = parse(source, { maxTokens: limits.maxTokens, noLocation: true });
+    return { document: parse(source, { maxTokens: limits.maxTokens, noLocation }) };
   } catch (error) {
     // Out of stack cannot happen after the nesting check; kept so that it could never be a 500.
-    if (error instanceof RangeError) return [tooExpensive('The document is nested too deeply to parse.')];
-    return [];
+    if (error instanceof RangeError) return { limitError: tooExpensive('The document is nested too deeply to parse.') };
+    if (error instanceof GraphQLError) return { syntaxError: error };
+    throw error;
   }
+}
+
+/** The limit errors of a parsed document, or none. */
+function limitErrorsOf(schema: GraphQLSchema, document: DocumentNode, rules: ValidationRule[]): GraphQLError[] {
   // Each limit rule works from an OperationDefinition node (walking its selections and fragments
   // itself), so it is called on each operation directly: a full `visit` of the document with
   // graphql-js's TypeInfo would cost more than the rules.
@@ -263,6 +272,62 @@ export function documentLimitErrors(schema: GraphQLSchema, source: string, limit
 }
 
 /**
+ * The limit errors of a document, or none. Syntax errors other than the token limit are left to
+ * Apollo, which reports them as GRAPHQL_PARSE_FAILED as usual.
+ */
+export function documentLimitErrors(schema: GraphQLSchema, source: string, limits: DocumentLimits, rules = documentLimitRules(limits)): GraphQLError[] {
+  const parsed = parseWithinLimits(source, limits, true);
+  if ('limitError' in parsed) return [parsed.limitError];
+  if ('syntaxError' in parsed) return [];
+  return limitErrorsOf(schema, parsed.document, rules);
+}
+
+type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+/** A document's refusal: the status and the errors of the answer. */
+interface Refusal {
+  status: number;
+  errors: GraphQLFormattedError[];
+}
+
+/** Limit errors as this step answers them: OPERATION_TOO_EXPENSIVE and its details, 400. */
+function limitRefusal(errors: GraphQLError[]): Refusal {
+  return {
+    status: 400,
+    errors: errors.map((e) => {
+      const { http: _http, ...extensions } = e.extensions;
+      return { message: e.message, extensions };
+    }),
+  };
+}
+
+/**
+ * Everything a large document costs before execution, in one pass over one parse: the limits,
+ * then Apollo's parse and validate steps with the answers Apollo gives (400,
+ * GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED, through the same formatError).
+ */
+function largeDocumentRefusal(schema: GraphQLSchema, query: string, limits: DocumentLimits, rules: ValidationRule[], formatError: FormatError): Refusal | undefined {
+  const asApollo = (error: GraphQLError, code: string) => {
+    const wrapped = new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      originalError: error,
+      extensions: { ...error.extensions, code },
+    });
+    return formatError(wrapped.toJSON(), wrapped);
+  };
+  const parsed = parseWithinLimits(query, limits, false);
+  if ('limitError' in parsed) return limitRefusal([parsed.limitError]);
+  if ('syntaxError' in parsed) return { status: 400, errors: [asApollo(parsed.syntaxError, 'GRAPHQL_PARSE_FAILED')] };
+  const limitErrors = limitErrorsOf(schema, parsed.document, rules);
+  if (limitErrors.length > 0) return limitRefusal(limitErrors);
+  const errors = validate(schema, parsed.document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
+  return errors.length > 0 ? { status: 400, errors: errors.map((e) => asApollo(e, 'GRAPHQL_VALIDATION_FAILED')) } : undefined;
+}
+
+/**
  * Documents shorter than this cost well under a millisecond to check and validate: they need no
  * turn of their own. Real operations of this project's clients are 200 to 4,000 characters.
  */
@@ -278,85 +343,41 @@ export function rejectCostlyDocuments(
   limits: DocumentLimits,
   /**
    * Apollo's `formatError`: a large new document is parsed and validated here, in its turn, and
-   * refused here when invalid, with the answer Apollo would give (see below).
+   * refused here when invalid, with the answer Apollo would give.
    */
-  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+  formatError?: FormatError,
 ): RequestHandler {
   const rules = documentLimitRules(limits);
   // The verdict on up to 1,000 recent documents (of up to MAX_DOCUMENT_BYTES each): a dashboard
   // repeating its query, or an attacker repeating theirs, pays for the check once.
-  const verdicts = new LRUCache<string, GraphQLError[]>({ max: 1_000 });
-  /** Large documents parsed and validated in their turn: Apollo's answer when invalid, else []. */
-  const validated = new LRUCache<string, { status: number; errors: GraphQLFormattedError[] }>({ max: 1_000 });
+  const verdicts = new LRUCache<string, Refusal | 'pass'>({ max: 1_000 });
   return (req, res, next) => {
     // The document Apollo will read (GET: from the raw URL, however many parameters precede it).
     const { query } = graphqlParamsOf(req);
     if (typeof query !== 'string') return next();
-    const answer = (errors: GraphQLError[]) => {
-      if (errors.length === 0) return next();
-      res.status(400).json({
-        errors: errors.map((e) => {
-          const { http: _http, ...extensions } = e.extensions;
-          return { message: e.message, extensions };
-        }),
-      });
+    const answer = (verdict: Refusal | 'pass') => {
+      if (verdict === 'pass') return next();
+      res.status(verdict.status).json({ errors: verdict.errors });
     };
-    const check = () => {
-      let errors = verdicts.get(query);
-      if (!errors) {
-        errors = documentLimitErrors(schema, query, limits, rules);
-        verdicts.set(query, errors);
-      }
-      return errors;
-    };
-    if (verdicts.has(query) || query.length < LARGE_DOCUMENT_CHARS) return answer(check());
+    const cached = verdicts.get(query);
+    if (cached) return answer(cached);
+    if (query.length < LARGE_DOCUMENT_CHARS || !formatError) {
+      const errors = documentLimitErrors(schema, query, limits, rules);
+      const verdict = errors.length > 0 ? limitRefusal(errors) : 'pass';
+      verdicts.set(query, verdict);
+      return answer(verdict);
+    }
     // A large document not seen lately takes a turn of its own (./turnTaking.ts) for all of its
     // synchronous cost: the limits, and the parsing and validation Apollo would otherwise do later,
-    // outside the turn, where a burst of them would run back to back again. Invalid: answered here
-    // as Apollo answers (400, GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED, through the same
-    // formatError); valid: Apollo parses and validates it once more (then keeps it in its own store).
+    // outside the turn, where a burst of them would run back to back again. Valid: Apollo parses
+    // and validates it once more (then keeps it in its own store).
     nextTurn().then(
       () => {
-        const errors = check();
-        if (errors.length > 0 || !formatError) return answer(errors);
-        let verdict = validated.get(query);
-        if (!verdict) {
-          verdict = parseAndValidate(schema, query, limits, formatError);
-          validated.set(query, verdict);
-        }
-        if (verdict.errors.length === 0) return next();
-        res.status(verdict.status).json({ errors: verdict.errors });
+        const verdict = largeDocumentRefusal(schema, query, limits, rules, formatError) ?? 'pass';
+        verdicts.set(query, verdict);
+        answer(verdict);
       },
       (error: unknown) => next(error),
     );
   };
-}
-
-/** Apollo's parse and validate steps and their answers, for one document. */
-function parseAndValidate(
-  schema: GraphQLSchema,
-  query: string,
-  limits: DocumentLimits,
-  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
-): { status: number; errors: GraphQLFormattedError[] } {
-  const asApollo = (error: GraphQLError, code: string) => {
-    const wrapped = new GraphQLError(error.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      originalError: error,
-      extensions: { ...error.extensions, code },
-    });
-    return formatError(wrapped.toJSON(), wrapped);
-  };
-  let document: DocumentNode;
-  try {
-    document = parse(query, { maxTokens: limits.maxTokens });
-  } catch (error) {
-    if (error instanceof GraphQLError) return { status: 400, errors: [asApollo(error, 'GRAPHQL_PARSE_FAILED')] };
-    throw error;
-  }
-  const errors = validate(schema, document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
-  return { status: 400, errors: errors.map((e) => asApollo(e, 'GRAPHQL_VALIDATION_FAILED')) };
 }
