@@ -23,7 +23,7 @@ import { createRedisConnection } from '../src/cache/redisConnection';
 import type { BucketRef } from '../src/reports/BucketStore';
 import type { BucketSeries } from '../src/reports/buckets';
 import type { ReportBucket } from '../src/reports/metrics';
-import { metricsForPeriod, type AverageRounding } from '../src/upstream/simulator';
+import { metricsForPeriod, type AverageRounding } from '../src/emulator/simulator';
 import { startRedisServer } from '../test/helpers/redisServer';
 
 const HOUR = 3_600_000;

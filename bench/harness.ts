@@ -72,7 +72,7 @@ export const EMULATOR_KEY = { id: 'bench-key-id', secret: 'bench-key-secret' };
 
 export function startEmulator(env: Record<string, string> = {}): Promise<Started> {
   return startNode(
-    join(DIST, 'src/upstream/emulator/main.js'),
+    join(DIST, 'src/emulator/main.js'),
     { EMULATOR_PORT: '0', EMULATOR_ACCESS_KEY_ID: EMULATOR_KEY.id, EMULATOR_ACCESS_KEY_SECRET: EMULATOR_KEY.secret, ...env },
     /listening on (http:\/\/[^\s]+)/,
     [],

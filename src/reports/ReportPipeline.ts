@@ -21,7 +21,7 @@
  * gets an error, never a silently short series.
  */
 import DataLoader from 'dataloader';
-import type { ReportSource } from '../upstream/ReportSource';
+import type { ReportSource } from './ReportSource';
 import { canLease, type BucketStore, type BucketWrite, type UpstreamLease } from './BucketStore';
 import { bucketId, seriesId, type BucketSeries, type BucketSlot, type StoredBucket, type UpstreamInterval } from './buckets';
 import { GatewayError } from './errors';

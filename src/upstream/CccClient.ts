@@ -10,7 +10,7 @@ import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CircuitBreaker from 'opossum';
 import { GatewayError } from '../reports/errors';
-import type { ReportAnswer, ReportCallFeedback, ReportQuery, ReportSource } from './ReportSource';
+import type { ReportAnswer, ReportCallFeedback, ReportQuery, ReportSource } from '../reports/ReportSource';
 import { findRollupAnomalies, type AnomalyFinding } from '../reports/rollupAnomalies';
 import { MalformedUpstreamAnswer, normalizeReportBody } from './normalizeReport';
 import { isRetryable, toGatewayError } from './upstreamErrors';

@@ -40,7 +40,7 @@ import {
   type ReportBucket,
 } from '../reports/metrics';
 import { contradictedRateAboveOne } from '../reports/rollupAnomalies';
-import type { ReportQuery } from './ReportSource';
+import type { ReportQuery } from '../reports/ReportSource';
 
 /** Longest excerpt of an offending part kept for the operator's log. */
 export const MAX_OFFENDING_EXCERPT = 500;

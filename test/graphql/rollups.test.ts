@@ -8,7 +8,7 @@ import { combineBuckets } from '../../src/reports/combine';
 import { bucketStartsInRange, DAY_MS, HOUR_MS, nextBucketStart, type ReportInterval } from '../../src/reports/intervals';
 import { METRIC_GROUPS, METRICS, type ReportBucket } from '../../src/reports/metrics';
 import type { Gateway } from '../../src/server/createGateway';
-import { addTally, emptyTally, metricsFromTally, periodTally } from '../../src/upstream/simulator';
+import { addTally, emptyTally, metricsFromTally, periodTally } from '../../src/emulator/simulator';
 import { ALL_METRICS_SELECTION, graphql, startTestGateway } from '../helpers/gateway';
 
 const NOW = DateTime.fromISO('2026-11-26T11:30:00', { zone: 'Asia/Shanghai' }).toMillis();

@@ -5,7 +5,7 @@
 import { HOUR_MS } from '../../src/reports/intervals';
 import { METRICS, type MetricValues, type ReportBucket } from '../../src/reports/metrics';
 import { GatewayError } from '../../src/reports/errors';
-import type { ReportAnswer, ReportQuery, ReportSource } from '../../src/upstream/ReportSource';
+import type { ReportAnswer, ReportQuery, ReportSource } from '../../src/reports/ReportSource';
 
 function values(group: keyof typeof METRICS, seed: number): MetricValues {
   return Object.fromEntries(METRICS[group].map((m, i) => [m.name, (seed + i) % 97]));

@@ -7,7 +7,7 @@ import type { AnomalyFinding, AnomalyRule } from '../../src/reports/rollupAnomal
 import { createLogger } from '../../src/server/logger';
 import { createGatewayMetrics } from '../../src/server/observability/metrics';
 import { createUpstreamAnswerReporter } from '../../src/server/observability/upstreamAnswerReporter';
-import type { ReportQuery } from '../../src/upstream/ReportSource';
+import type { ReportQuery } from '../../src/reports/ReportSource';
 import { parseMetrics } from '../resilience/support';
 
 const QUERY: ReportQuery = { instanceId: 'ccc-test', interval: 'HOURLY', startTime: 1_000 * 3_600_000, endTime: 1_003 * 3_600_000 - 1 };

@@ -30,8 +30,8 @@ import {
   requestLogging,
 } from '../../src/server/observability';
 import { CccClient } from '../../src/upstream/CccClient';
-import { CccEmulator } from '../../src/upstream/emulator/CccEmulator';
-import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../../src/upstream/emulator/options';
+import { CccEmulator } from '../../src/emulator/CccEmulator';
+import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../../src/emulator/options';
 import { parseExposition } from './promText';
 
 /** What the resolvers read (the gateway's context has more, e.g. the caller's principal). */

@@ -9,7 +9,7 @@ import { DAY_MS } from '../../src/reports/intervals';
 import { ReportPipeline, PipelineTrace, type BucketRangeKey } from '../../src/reports/ReportPipeline';
 import type { UpstreamCallBudget } from '../../src/reports/UpstreamCallBudget';
 import type { SchedulerEvent } from '../../src/reports/UpstreamScheduler';
-import type { ReportCallFeedback, ReportQuery } from '../../src/upstream/ReportSource';
+import type { ReportCallFeedback, ReportQuery } from '../../src/reports/ReportSource';
 import { FakeReportSource } from '../helpers/fakeReportSource';
 
 const NOW = Date.UTC(2026, 10, 26, 3, 30);

@@ -22,7 +22,7 @@ import {
   metricsForPeriod,
   periodTally,
   Tally,
-} from '../../src/upstream/simulator';
+} from '../../src/emulator/simulator';
 
 /** A fixed clock, mid-hour, so that ranges ending now include a partly elapsed hour. */
 const NOW = Date.UTC(2025, 5, 18, 9, 30);

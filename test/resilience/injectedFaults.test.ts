@@ -16,8 +16,8 @@
  */
 import type { Gateway } from '../../src/server/createGateway';
 import { HOUR_MS } from '../../src/reports/intervals';
-import type { InjectedFailureCode } from '../../src/upstream/emulator/apiErrors';
-import { injectedFailure } from '../../src/upstream/emulator/failureInjection';
+import type { InjectedFailureCode } from '../../src/emulator/apiErrors';
+import { injectedFailure } from '../../src/emulator/failureInjection';
 import { graphql, type GraphQLAnswer } from '../helpers/gateway';
 import { DAY_MS, DEFAULT_BREAKER, HOURLY_FIELD, resilienceGateway, scrape, setFailures, TODAY } from './support';
 

@@ -17,7 +17,7 @@ import Redis from 'ioredis';
 import { HOUR_MS } from '../../src/reports/intervals';
 import type { Gateway } from '../../src/server/createGateway';
 import { createLogger } from '../../src/server/logger';
-import type { ReportRequest } from '../../src/upstream/emulator/reportRequest';
+import type { ReportRequest } from '../../src/emulator/reportRequest';
 import { graphql, startTestGateway } from '../helpers/gateway';
 import { startRedisServer, type TestRedisServer } from '../helpers/redisServer';
 import { DAY_MS, HOURLY_FIELD, NOW, scrape, TODAY } from './support';

@@ -6,7 +6,7 @@
 import { DateTime } from 'luxon';
 import { DAY_MS } from '../../src/reports/intervals';
 import type { Gateway } from '../../src/server/createGateway';
-import type { InjectedFailureCode } from '../../src/upstream/emulator/apiErrors';
+import type { InjectedFailureCode } from '../../src/emulator/apiErrors';
 import { startTestGateway } from '../helpers/gateway';
 
 /** The clock of the pipeline and the emulator's simulated call center (not of retries or the breaker). */

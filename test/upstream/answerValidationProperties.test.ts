@@ -9,12 +9,12 @@ import fc from 'fast-check';
 import { HOUR_MS } from '../../src/reports/intervals';
 import { METRIC_GROUPS, METRICS, UPSTREAM_GROUP_NAME, type MetricDefinition } from '../../src/reports/metrics';
 import { findRollupAnomalies } from '../../src/reports/rollupAnomalies';
-import { reportBuckets } from '../../src/upstream/emulator/reportBuckets';
-import type { ReportRequest } from '../../src/upstream/emulator/reportRequest';
-import { numbersToStrings, reportSuccessBody } from '../../src/upstream/emulator/responseBody';
+import { reportBuckets } from '../../src/emulator/reportBuckets';
+import type { ReportRequest } from '../../src/emulator/reportRequest';
+import { numbersToStrings, reportSuccessBody } from '../../src/emulator/responseBody';
 import { MalformedUpstreamAnswer, normalizeReportBody } from '../../src/upstream/normalizeReport';
-import type { ReportQuery } from '../../src/upstream/ReportSource';
-import type { AverageRounding } from '../../src/upstream/simulator';
+import type { ReportQuery } from '../../src/reports/ReportSource';
+import type { AverageRounding } from '../../src/emulator/simulator';
 
 const NOW = Date.UTC(2026, 10, 26, 3, 30);
 const DAYS_BACK = 40;

@@ -6,7 +6,7 @@
  */
 import { GatewayError } from '../../src/reports/errors';
 import { METRICS } from '../../src/reports/metrics';
-import type { ReportQuery } from '../../src/upstream/ReportSource';
+import type { ReportQuery } from '../../src/reports/ReportSource';
 import { MalformedUpstreamAnswer, MAX_OFFENDING_EXCERPT, normalizeReportBody } from '../../src/upstream/normalizeReport';
 import { SEED_JSON_TEXT, seedXmlValues } from '../helpers/seed';
 

@@ -11,7 +11,7 @@
  * widened to whole hours (StartTime floored, EndTime rounded up).
  */
 import { parameterErrors } from './apiErrors';
-import { startOfLocalDay } from '../simulator/calendar';
+import { startOfLocalDay } from './simulator/calendar';
 
 export type ReportInterval = 'Hourly' | 'Daily';
 

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { METRIC_GROUPS, METRICS, MetricGroup, ReportBucket } from '../../src/reports/metrics';
-import { computeMetrics, HOUR_MS, localDaysOfHours, metricsForPeriod, simulateHour } from '../../src/upstream/simulator';
+import { computeMetrics, HOUR_MS, localDaysOfHours, metricsForPeriod, simulateHour } from '../../src/emulator/simulator';
 
 const instanceIds = fc.stringMatching(/^[a-z0-9]{1,12}$/).map((suffix) => `ccc-sim-${suffix}`);
 /** Hours between 2023-01-01 and 2026-12-31. */

@@ -1,4 +1,4 @@
-import type { ReportBucket } from '../reports/metrics';
+import type { ReportBucket } from './metrics';
 
 /** One upstream `ListIntervalInstanceReport` call, in the gateway's terms. */
 export interface ReportQuery {

@@ -8,7 +8,7 @@
  *
  * They live under a path no Alibaba Cloud API uses, and carry no secrets.
  */
-import type { AverageRounding } from '../simulator/computeMetrics';
+import type { AverageRounding } from './simulator/computeMetrics';
 import { CccEmulatorOptions, FailureInjection, validateFailures } from './options';
 
 export const CONTROL_PATH_PREFIX = '/__emulator/';

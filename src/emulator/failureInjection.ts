@@ -6,7 +6,7 @@
  */
 import type { InjectedFailureCode } from './apiErrors';
 import type { FailureInjection } from './options';
-import { hashString128 } from '../simulator/random';
+import { hashString128 } from './simulator/random';
 
 export function injectedFailure(failures: FailureInjection, sequence: number): InjectedFailureCode | null {
   if (failures.rate <= 0 || failures.codes.length === 0) return null;

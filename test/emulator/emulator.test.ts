@@ -12,7 +12,7 @@ import {
   DEFAULT_ACCESS_KEY_SECRET,
   signRpcCall,
   SignedHttpRequest,
-} from '../../src/upstream/emulator';
+} from '../../src/emulator';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

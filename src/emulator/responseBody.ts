@@ -3,8 +3,8 @@
  * number as a JSON string, as in the seed document's JSON example (`"HttpStatusCode": "200"`,
  * `"StatsTime": "1620291600000"`, `"CallsOffered": "7"`): clients must cope with both.
  */
-import { ReportBucket } from '../../reports/metrics';
-import { toWireBucket, WireBucket } from '../simulator/wireBucket';
+import { ReportBucket } from '../reports/metrics';
+import { toWireBucket, WireBucket } from './simulator/wireBucket';
 
 export interface ReportSuccessBody {
   RequestId: string;

@@ -11,7 +11,7 @@ import {
   OutboundCall,
   simulateHour,
   toWireBucket,
-} from '../../src/upstream/simulator';
+} from '../../src/emulator/simulator';
 
 const SHANGHAI = 'Asia/Shanghai';
 /** Monday 2024-06-03 10:00 in Shanghai. */

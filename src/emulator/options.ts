@@ -4,9 +4,9 @@
  * service's time zone, and no latency or failures.
  */
 import type { InjectedFailureCode } from './apiErrors';
-import type { AverageRounding } from '../simulator/computeMetrics';
+import type { AverageRounding } from './simulator/computeMetrics';
 import type { ReportRequest } from './reportRequest';
-import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../simulator/calendar';
+import { DEFAULT_TIME_ZONE, isValidTimeZone } from './simulator/calendar';
 
 export interface FailureInjection {
   /** Share of API calls (0..1) answered with one of `codes` instead of data. */

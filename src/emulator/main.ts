@@ -10,7 +10,7 @@
  */
 import { CccEmulator } from './CccEmulator';
 import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from './options';
-import { DEFAULT_TIME_ZONE } from '../simulator/calendar';
+import { DEFAULT_TIME_ZONE } from './simulator/calendar';
 
 function integerFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];

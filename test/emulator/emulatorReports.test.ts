@@ -6,8 +6,8 @@
 import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import { METRIC_GROUPS, METRICS, UPSTREAM_GROUP_NAME } from '../../src/reports/metrics';
-import { CccEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../../src/upstream/emulator';
-import { localTimeOf, metricsForPeriod, toWireBucket, WireBucket } from '../../src/upstream/simulator';
+import { CccEmulator, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from '../../src/emulator';
+import { localTimeOf, metricsForPeriod, toWireBucket, WireBucket } from '../../src/emulator/simulator';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -8,10 +8,10 @@
  * Buckets without traffic are omitted, as upstream omits them. Hours are combined through exact
  * tallies of their raw events, so a Daily bucket equals its hours combined.
  */
-import { ReportBucket } from '../../reports/metrics';
-import { ceilToHour, floorToHour, hourStartsBetween, localDaysOfHours } from '../simulator/calendar';
-import { AverageRounding, metricsFromTally } from '../simulator/computeMetrics';
-import { hourTally, periodTally } from '../simulator/period';
+import { ReportBucket } from '../reports/metrics';
+import { ceilToHour, floorToHour, hourStartsBetween, localDaysOfHours } from './simulator/calendar';
+import { AverageRounding, metricsFromTally } from './simulator/computeMetrics';
+import { hourTally, periodTally } from './simulator/period';
 import { ReportRequest } from './reportRequest';
 
 export interface BucketContext {
