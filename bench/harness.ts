@@ -28,6 +28,8 @@ process.once('exit', () => {
 export interface Started {
   url: string;
   process: ChildProcess;
+  /** Where the process's stdout and stderr go (its logs, and V8's with `--trace-gc`). */
+  logFile: string;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export function startNode(script: string, env: Record<string, string>, ready: Re
       resolve({
         url: match[1],
         process: child,
+        logFile,
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();
@@ -126,6 +129,7 @@ export interface LoadResult {
   p99Ms: number;
   errors: number;
   non2xx: number;
+  bytesPerResponse: number;
 }
 
 export async function load(url: string, body: string, connections: number, durationSeconds: number, headers: Record<string, string> = {}): Promise<LoadResult> {
@@ -147,5 +151,8 @@ export async function load(url: string, body: string, connections: number, durat
     p99Ms: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+    // Response bytes (headers included) per request: an answer that is fast because it is not
+    // the answer (an error, an empty body) shows here.
+    bytesPerResponse: Math.round(result.throughput.total / Math.max(result.requests.total, 1)),
   };
 }

@@ -11,19 +11,24 @@
  *    text each time (so no cache helps), while another caller runs a dashboard query and a probe
  *    polls `/healthz`; the same two without the attacker first (quiet). The gateway runs as its
  *    own process pinned to core 0, JWT auth on so the two callers have their own rate-limit
- *    buckets, with its default REJECTED_REQUESTS_PER_MINUTE (60; the attacker's refusals beyond it
- *    are 429s that cost no parsing). BENCH_REJECTED_PER_MINUTE=0 measures without that budget.
+ *    buckets, with its default REJECTED_REQUESTS_PER_MINUTE (60, at most 1 a second; the
+ *    attacker's refusals beyond it are 429s that cost no parsing). BENCH_REJECTED_PER_MINUTE=0
+ *    measures without that budget. The dashboard and `/healthz` are measured from a process of
+ *    their own (./latencyProbe.ts: on the load generator's core, not in its event loop).
  */
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import autocannon from 'autocannon';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { loadConfig } from '../src/config/config';
 import { buildGatewaySchema } from '../src/graphql/schema';
 import { HOUR_MS, DAY_MS } from '../src/reports/intervals';
-import { documentLimitErrors, MAX_VALIDATION_ERRORS, type DocumentLimits } from '../src/server/limits/documentLimits';
+import { documentLimitErrors, documentLimitRules, largeDocumentRefusal, MAX_VALIDATION_ERRORS, type DocumentLimits } from '../src/server/limits/documentLimits';
 import { hostileDocuments, type HostileDocument } from '../test/helpers/hostileDocuments';
+import { fixedRate, type Latency } from './fixedRate';
 import { gatewayEnvFor, postGraphQL, startEmulator, startGatewayProcess } from './harness';
 
 const ATTACK_S = Number(process.env.BENCH_ATTACK_S ?? 20);
@@ -73,6 +78,35 @@ function bounded(schema: GraphQLSchema, query: string): string {
   }
 }
 
+/**
+ * The synchronous steps the gateway splits a large new document's check into (each in a turn of
+ * the event loop of its own): CPU of each step (median over repetitions), the longest, and all of
+ * them together (what one turn cost before the split).
+ */
+async function stepsOf(schema: GraphQLSchema, query: string): Promise<{ steps: number; longestStepMs: number; allStepsMs: number }> {
+  const rules = documentLimitRules(LIMITS);
+  const cpuMs = () => {
+    const used = process.cpuUsage();
+    return (used.user + used.system) / 1000;
+  };
+  const runs: number[][] = [];
+  for (let run = 0; run < 28; run++) {
+    const steps: number[] = [];
+    let started = cpuMs();
+    const between = async () => {
+      steps.push(cpuMs() - started);
+      await new Promise((resolve) => setImmediate(resolve));
+      started = cpuMs();
+    };
+    await largeDocumentRefusal(schema, query, LIMITS, rules, (formatted) => formatted, between);
+    steps.push(cpuMs() - started);
+    if (run >= 3) runs.push(steps.slice(1)); // the first runs warm the JIT; before the first step: nothing
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const perStep = runs[0].map((_, i) => median(runs.map((r) => r[i])));
+  return { steps: perStep.length, longestStepMs: +Math.max(...perStep).toFixed(2), allStepsMs: +median(runs.map((r) => r.reduce((a, b) => a + b, 0))).toFixed(2) };
+}
+
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
 /**
  * The gateway's own event-loop delay since the previous call (prom-client's monitorEventLoopDelay
@@ -98,51 +132,6 @@ function signToken(secret: string, claims: Record<string, unknown>): string {
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
-interface Latency {
-  requests: number;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  non2xx: number;
-  errors: number;
-  statusCodes: Record<string, number>;
-}
-
-function fixedRate(
-  url: string,
-  options: { method: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; rate: number; connections: number; seconds: number; bodyFor?: (n: number) => string },
-): Promise<Latency> {
-  let sent = 0;
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        method: options.method,
-        headers: options.headers,
-        body: options.body,
-        connections: options.connections,
-        overallRate: options.rate,
-        duration: options.seconds,
-        ...(options.bodyFor ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, body: options.bodyFor!(sent++) }) }] } : {}),
-      },
-      (error, result) => {
-        if (error) return reject(error);
-        resolve({
-          requests: result.requests.total,
-          requestsPerSecond: +(result.requests.total / result.duration).toFixed(1),
-          p50Ms: result.latency.p50,
-          p99Ms: result.latency.p99,
-          maxMs: result.latency.max,
-          non2xx: result.non2xx,
-          errors: result.errors,
-          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
-        });
-      },
-    );
-  });
-}
-
 async function main(): Promise<void> {
   const schema = await buildGatewaySchema();
   const documents = hostileDocuments();
@@ -153,8 +142,9 @@ async function main(): Promise<void> {
     gateway: measure(() => bounded(schema, d.query)),
   }));
   const worst = documents[parseValidate.reduce((w, row, i) => (row.gateway.medianMs > parseValidate[w].gateway.medianMs ? i : w), 0)];
+  const worstDocumentSteps = await stepsOf(schema, worst.query);
   if (process.env.BENCH_SKIP_LOAD === '1') {
-    console.log(JSON.stringify({ limits: LIMITS, parseValidate, worstDocument: worst.name }, null, 2));
+    console.log(JSON.stringify({ limits: LIMITS, parseValidate, worstDocument: worst.name, worstDocumentSteps }, null, 2));
     return;
   }
 
@@ -167,6 +157,8 @@ async function main(): Promise<void> {
       RATE_LIMIT_PER_SECOND: String(RATE_PER_SECOND),
       ...(process.env.BENCH_REJECTED_PER_MINUTE ? { REJECTED_REQUESTS_PER_MINUTE: process.env.BENCH_REJECTED_PER_MINUTE } : {}),
     }),
+    // BENCH_PROFILE=<dir>: the gateway writes a V8 CPU profile there when it exits.
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
   );
   const healthz = gateway.url.replace(/\/graphql$/, '/healthz');
   const dashboardUser = { authorization: `Bearer ${signToken(secret, { sub: 'dashboard', ccc_instances: '*' })}`, 'content-type': 'application/json' };
@@ -183,22 +175,36 @@ async function main(): Promise<void> {
   if (warm.errors) throw new Error(`warm-up failed: ${JSON.stringify(warm.errors).slice(0, 300)}`);
   const rejected = await postGraphQL(gateway.url, worst.query, worst.variables, attacker);
 
-  // The dashboard at 20 operations/s and a /healthz probe at 20/s: quiet, then under attack.
-  const observe = () =>
-    Promise.all([
-      fixedRate(healthz, { method: 'GET', rate: 20, connections: 2, seconds: ATTACK_S }),
-      fixedRate(gateway.url, { method: 'POST', body: dashboard, headers: dashboardUser, rate: 20, connections: 2, seconds: ATTACK_S }),
-    ]);
+  // The dashboard at 20 operations/s and a /healthz probe at 20/s, from a process of their own
+  // (./latencyProbe.ts): quiet, then under attack. `started` resolves when it starts sending.
+  const observe = () => {
+    const input = { healthzUrl: healthz, graphqlUrl: gateway.url, dashboardBody: dashboard, dashboardHeaders: dashboardUser, rate: 20, seconds: ATTACK_S };
+    const probe = spawn(process.execPath, [join(__dirname, 'latencyProbe.js'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: probe.stdout! });
+    let onReady: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (onReady = resolve));
+    const done = new Promise<[Latency, Latency]>((resolve, reject) => {
+      let result: { healthz: Latency; dashboard: Latency } | undefined;
+      lines.on('line', (line) => {
+        if (line === 'ready') onReady();
+        else result = JSON.parse(line);
+      });
+      probe.once('exit', (code) => (result ? resolve([result.healthz, result.dashboard]) : reject(new Error(`latency probe exited with ${code}`))));
+    });
+    return { started, done };
+  };
   // The gateway's own CPU use per phase: unlike latencies, not inflated by other processes on the core.
   const gatewayPid = gateway.process.pid!;
   const metricsUrl = gateway.url.replace(/\/graphql$/, '/metrics');
   await eventLoopDelaySince(metricsUrl);
   const quietCpu = cpuSecondsOf(gatewayPid);
-  const [quietHealthz, quietDashboard] = await observe();
+  const [quietHealthz, quietDashboard] = await observe().done;
   const attackCpu = cpuSecondsOf(gatewayPid);
   const quietLoop = await eventLoopDelaySince(metricsUrl);
+  const underAttack = observe();
+  await underAttack.started;
   const [[attackHealthz, attackDashboard], attack] = await Promise.all([
-    observe(),
+    underAttack.done,
     // A different text every time (a trailing comment): no cache of parsed or refused documents helps.
     fixedRate(gateway.url, {
       method: 'POST',
@@ -221,6 +227,7 @@ async function main(): Promise<void> {
         parseValidate,
         load: {
           worstDocument: worst.name,
+          worstDocumentSteps,
           worstDocumentAnswer: rejected.errors?.map((e: { extensions?: { code?: string } }) => e.extensions?.code),
           seconds: ATTACK_S,
           attackerRatePerSecond: RATE_PER_SECOND,

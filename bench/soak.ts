@@ -26,14 +26,41 @@
  * while it ran), p50/p99 latency, upstream calls (emulator stats), gateway counters (retries,
  * circuit transitions, Redis errors), /readyz samples per phase, and the gateway's RSS and heap
  * (from its /metrics) before, during and after.
+ *
+ * SOAK_MODE=memory (`npm run bench:soak:memory`, SOAK_SECONDS default 600): does the gateway's
+ * memory stop growing under load over many instances? No faults; the same processes. Load:
+ * SOAK_CONCURRENCY workers over SOAK_INSTANCES (default 1,000) distinct instances, picked at
+ * random: 70% a 7-day HOURLY dashboard ending now (open: read from the bucket tiers, never the
+ * response cache), 30% 7 closed days HOURLY ending at one of 3 recent midnights (final: stored
+ * in the response cache). 1,000 instances x 168 hours is more than CACHE_MEMORY_MAX_BUCKETS
+ * (50,000 by default) and their final answers more than RESPONSE_CACHE_MAX_BYTES (64 MiB), so
+ * both bounded caches fill and evict.
+ *
+ * What is retained is bounded by the caches; how far RSS rises above that is V8's choice (under a
+ * high allocation rate it lets the old generation grow to several times the live heap before a
+ * full collection). So the gateway runs as production should: with its heap capped at what the
+ * caches may hold plus room to work, `--max-old-space-size` = SOAK_GATEWAY_MAX_OLD_SPACE_MIB
+ * (default: CACHE_MEMORY_MAX_BUCKETS x 1 KiB + RESPONSE_CACHE_MAX_BYTES + 128 MiB, rounded up to
+ * 64 MiB; 0 leaves V8's default), and with `--trace-gc`, whose full collections (Mark-Compact)
+ * tell the live heap.
+ *
+ * Every SOAK_SAMPLE_SECONDS (10) the curve gets the gateway's RSS, heap used and heap total (its
+ * /metrics) and the live heap after its latest full collection. Verdict: the peak live heap
+ * against the caches' bound (live heap before the load + CACHE_MEMORY_MAX_BUCKETS x 1 KiB, the
+ * per-bucket target, + RESPONSE_CACHE_MAX_BYTES), the peak RSS against RSS before the load + the
+ * heap cap, and a plateau when RSS (and the live heap) grew less than SOAK_PLATEAU_MIB (16) over
+ * the last half of the run (least-squares slope x that half's duration).
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { loadConfig } from '../src/config/config';
 import { DAY_MS, HOUR_MS } from '../src/reports/intervals';
 import { startRedisServer } from '../test/helpers/redisServer';
 import { emulatorControl, gatewayEnvFor, SERVER_CPU, startEmulator, startGatewayProcess } from './harness';
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
+const MODE = process.env.SOAK_MODE ?? 'faults';
+if (MODE !== 'faults' && MODE !== 'memory') throw new Error('SOAK_MODE must be faults (default) or memory');
+const SECONDS = Number(process.env.SOAK_SECONDS ?? (MODE === 'memory' ? 600 : 60));
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 16);
 const UPSTREAM_LATENCY_MS = Number(process.env.SOAK_UPSTREAM_LATENCY_MS ?? 20);
 const CIRCUIT_RESET_MS = 2_000;
@@ -109,6 +136,8 @@ async function gatewayMetrics(origin: string) {
   return {
     rssMiB: +(sum('process_resident_memory_bytes') / 2 ** 20).toFixed(1),
     heapUsedMiB: +(sum('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(1),
+    heapTotalMiB: +(sum('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(1),
+    externalMiB: +(sum('nodejs_external_memory_bytes') / 2 ** 20).toFixed(1),
     operationsByOutcome: by('ccc_gateway_operations_total', 'outcome'),
     upstreamAttemptsByCode: by('ccc_gateway_upstream_calls_total', 'code'),
     retriesByCode: by('ccc_gateway_upstream_retries_total', 'code'),
@@ -358,7 +387,174 @@ async function main(): Promise<void> {
   if (!redis.external) await redis.stop();
 }
 
-main().catch((error) => {
+const INSTANCES = Number(process.env.SOAK_INSTANCES ?? 1_000);
+const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
+const PLATEAU_MIB = Number(process.env.SOAK_PLATEAU_MIB ?? 16);
+const MEMORY_DASHBOARD = `query Dashboard($id: ID!, $s: Timestamp!, $e: Timestamp!) {
+  intervalInstanceReport(instanceId: $id, startTime: $s, endTime: $e, interval: HOURLY) {
+    statsTime closed inbound { callsOffered callsHandled callsAbandoned serviceLevel20 averageWaitTime } overall { totalCalls occupancyRate }
+  }
+}`;
+
+/** Least-squares slope of y over x. */
+function slope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+async function memorySoak(): Promise<void> {
+  if (!(INSTANCES > 0) || !(SAMPLE_SECONDS > 0)) throw new Error('SOAK_INSTANCES and SOAK_SAMPLE_SECONDS must be positive numbers');
+  const redis = await startRedisServer();
+  const emulator = await startEmulator({ EMULATOR_LATENCY_MS: String(UPSTREAM_LATENCY_MS) });
+  const gatewayEnv = gatewayEnvFor(emulator.url, {
+    REDIS_URL: redis.url,
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    // The cache bounds under test: as configured in this environment, else the defaults.
+    ...Object.fromEntries(['CACHE_MEMORY_MAX_BUCKETS', 'RESPONSE_CACHE_MAX_BYTES', 'CACHE_OPEN_TTL_MS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : []))),
+  });
+  const { cache } = loadConfig(gatewayEnv);
+  const memoryTierBoundMiB = (cache.memoryMaxBuckets * 1024) / 2 ** 20;
+  const responseCacheBoundMiB = cache.responseCacheMaxBytes / 2 ** 20;
+  const heapCapMiB = Number(process.env.SOAK_GATEWAY_MAX_OLD_SPACE_MIB ?? Math.ceil((memoryTierBoundMiB + responseCacheBoundMiB + 128) / 64) * 64);
+  const gateway = await startGatewayProcess(gatewayEnv, ['--trace-gc', ...(heapCapMiB > 0 ? [`--max-old-space-size=${heapCapMiB}`] : [])]);
+  const origin = new URL(gateway.url).origin;
+  /** Heap after the gateway's latest full collection (its --trace-gc lines), MiB. */
+  const liveHeapMiB = (): number | undefined => {
+    const fullCollections = [...readFileSync(gateway.logFile, 'utf8').matchAll(/Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g)];
+    const last = fullCollections.at(-1);
+    return last ? Number(last[1]) : undefined;
+  };
+
+  const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  const midnight = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const instanceIds = Array.from({ length: INSTANCES }, (_, i) => `ccc-sim-mem-${i}`);
+  const touched = new Set<string>();
+  const request = (): { query: string; variables: object; kind: 'dashboard' | 'closed' } => {
+    const id = instanceIds[Math.floor(Math.random() * INSTANCES)];
+    if (Math.random() < 0.7) {
+      touched.add(`${id}|open`);
+      return { kind: 'dashboard', query: MEMORY_DASHBOARD, variables: { id, s: hour - 7 * DAY_MS, e: Date.now() } };
+    }
+    const end = midnight - Math.floor(Math.random() * 3) * DAY_MS;
+    touched.add(`${id}|${end}`);
+    return { kind: 'closed', query: MEMORY_DASHBOARD, variables: { id, s: end - 7 * DAY_MS, e: end } };
+  };
+
+  const before = await gatewayMetrics(origin);
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const outcomes: Record<string, number> = {};
+  const latencies: Record<string, number[]> = { dashboard: [], closed: [] };
+  const curve: { atSeconds: number; rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; liveHeapMiB?: number; externalMiB: number; operations: number }[] = [];
+  const sample = async () => {
+    const m = await gatewayMetrics(origin).catch(() => undefined);
+    const operations = Object.values(outcomes).reduce((a, b) => a + b, 0);
+    if (m) curve.push({ atSeconds: +elapsed().toFixed(1), rssMiB: m.rssMiB, heapUsedMiB: m.heapUsedMiB, heapTotalMiB: m.heapTotalMiB, liveHeapMiB: liveHeapMiB(), externalMiB: m.externalMiB, operations });
+  };
+  const sampler = (async () => {
+    await sample();
+    while (elapsed() < SECONDS) {
+      await new Promise((resolve) => setTimeout(resolve, SAMPLE_SECONDS * 1000));
+      await sample();
+    }
+  })();
+
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (elapsed() < SECONDS) {
+        const { kind, query, variables } = request();
+        const started = performance.now();
+        let outcome: string;
+        try {
+          const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+          const answer = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+          outcome = answer.errors ? (answer.errors[0].extensions?.code ?? 'NO_CODE') : 'ok';
+        } catch {
+          outcome = 'TRANSPORT_ERROR';
+        }
+        latencies[kind].push(performance.now() - started);
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }
+    }),
+  );
+  await sampler;
+  const upstream = (await emulatorControl(emulator.url, 'stats')) as { callsReceived: number };
+
+  const loadSeconds = elapsed();
+  const peakRss = Math.max(...curve.map((p) => p.rssMiB));
+  const peakHeap = Math.max(...curve.map((p) => p.heapUsedMiB));
+  const lastHalf = curve.filter((p) => p.atSeconds >= loadSeconds / 2);
+  const halfMinutes = (lastHalf.at(-1)!.atSeconds - lastHalf[0].atSeconds) / 60;
+  const rssSlope = slope(lastHalf.map((p) => ({ x: p.atSeconds / 60, y: p.rssMiB })));
+  const liveSamples = lastHalf.filter((p) => p.liveHeapMiB !== undefined);
+  const liveSlope = slope(liveSamples.map((p) => ({ x: p.atSeconds / 60, y: p.liveHeapMiB! })));
+  const peakLive = Math.max(...curve.map((p) => p.liveHeapMiB ?? -Infinity));
+  const liveBoundMiB = before.heapUsedMiB + memoryTierBoundMiB + responseCacheBoundMiB;
+  const rssBoundMiB = heapCapMiB > 0 ? before.rssMiB + heapCapMiB : Infinity;
+  const fullCollections = [...readFileSync(gateway.logFile, 'utf8').matchAll(/Mark-Compact/g)].length;
+  const operations = Object.values(outcomes).reduce((a, b) => a + b, 0);
+  console.log(
+    JSON.stringify(
+      {
+        config: {
+          mode: 'memory',
+          soakSeconds: SECONDS,
+          concurrency: CONCURRENCY,
+          instances: INSTANCES,
+          sampleSeconds: SAMPLE_SECONDS,
+          upstreamLatencyMs: UPSTREAM_LATENCY_MS,
+          bounds: { CACHE_MEMORY_MAX_BUCKETS: cache.memoryMaxBuckets, RESPONSE_CACHE_MAX_BYTES: cache.responseCacheMaxBytes, CACHE_OPEN_TTL_MS: cache.openTtlMs, maxOldSpaceMiB: heapCapMiB || 'V8 default' },
+          machine: { cpus: os.cpus().length, node: process.version, serverCpu: SERVER_CPU, loadAverage: os.loadavg().map((l) => +l.toFixed(2)) },
+        },
+        operations: {
+          served: operations,
+          perSecond: Math.round(operations / loadSeconds),
+          byOutcome: outcomes,
+          latency: Object.fromEntries(Object.entries(latencies).map(([kind, values]) => [kind, latencySummary(values)])),
+          // Distinct (instance, range) pairs asked for: each open one is 168 buckets, each closed one
+          // 168 buckets and one final answer.
+          distinctRanges: touched.size,
+          upstreamCalls: upstream.callsReceived,
+        },
+        curve,
+        verdict: {
+          rssBeforeMiB: before.rssMiB,
+          heapUsedBeforeMiB: before.heapUsedMiB,
+          peakRssMiB: peakRss,
+          peakHeapUsedMiB: peakHeap,
+          peakLiveHeapMiB: peakLive,
+          fullCollections,
+          liveHeapBoundMiB: +liveBoundMiB.toFixed(1),
+          liveHeapBoundParts: { heapUsedBefore: before.heapUsedMiB, memoryTier: +memoryTierBoundMiB.toFixed(1), responseCache: +responseCacheBoundMiB.toFixed(1) },
+          liveHeapUnderBound: peakLive <= liveBoundMiB,
+          rssBoundMiB: Number.isFinite(rssBoundMiB) ? +rssBoundMiB.toFixed(1) : 'none (V8 default heap limit)',
+          rssUnderBound: peakRss <= rssBoundMiB,
+          lastHalf: {
+            fromSeconds: lastHalf[0].atSeconds,
+            rssSlopeMiBPerMinute: +rssSlope.toFixed(2),
+            rssGrowthMiB: +(rssSlope * halfMinutes).toFixed(1),
+            liveHeapSlopeMiBPerMinute: +liveSlope.toFixed(2),
+            liveHeapGrowthMiB: +(liveSlope * halfMinutes).toFixed(1),
+          },
+          plateau: rssSlope * halfMinutes < PLATEAU_MIB && !(liveSlope * halfMinutes >= PLATEAU_MIB),
+        },
+        gatewayStillRunning: gateway.process.exitCode === null,
+      },
+      null,
+      2,
+    ),
+  );
+  await Promise.all([gateway.stop(), emulator.stop()]);
+  if (!redis.external) await redis.stop();
+}
+
+(MODE === 'memory' ? memorySoak() : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });

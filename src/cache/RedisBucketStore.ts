@@ -1,15 +1,17 @@
 /**
  * The shared cache tier: buckets in Redis, one string key per bucket.
  *
- * Key: `<prefix>v<codec version>:{<instanceId>}:<H|D>:<zone>:<statsTime>`, e.g.
- * `ccc:v1:{ccc-test}:H:UTC:1620291600000`.
+ * Key: `<prefix>b:{<instanceId>}:<H|D>:<zone>:<statsTime>`, e.g.
+ * `ccc:b:{ccc-test}:H:UTC:1620291600000`.
  *  - `{instanceId}` is the cluster hash tag: all keys of an instance live in one slot, so one
  *    MGET can read any number of an instance's buckets, also on Redis Cluster.
- *  - The codec version is in the key, so a format change never reads old data: old keys are
- *    simply never asked for again (open ones expire; old finals stay until an operator deletes
- *    them, e.g. `redis-cli --scan --pattern 'ccc:v1:*'`, since nothing evicts them: see below).
+ *  - No encoding version in the key: the value names its own (`bucketCodec.ts`), so a new
+ *    encoding reads every older one from the same key, in the same single MGET. Keys written
+ *    before this layout carried the version (`<prefix>v1:{...}`, see `legacyBucketKey`); a miss
+ *    looks there too (one more round trip, on misses only, which go upstream anyway) until
+ *    `npm run migrate` has moved them, so no stored history is ever invisible.
  *  - The zone is part of the series identity (see `BucketSeries`).
- * Value: one flag character (`F` final, `O` open snapshot) followed by `encodeBucket(data)`.
+ * Value: see `storedValue.ts` (a flag, `F` final or `O` open snapshot, then the encoded bucket).
  * Final buckets are stored without expiry, open snapshots with `PX ttlMs`. A final bucket never
  * changes and is never fetched again, and after upstream's 180-day retention this cache holds the
  * only copy. So Redis must run with `maxmemory-policy noeviction` (or `volatile-*`, which only
@@ -38,7 +40,11 @@ import type { Cluster } from 'ioredis';
 import type { BucketRef, BucketStore, BucketWrite } from '../reports/BucketStore';
 import type { BucketSeries, StoredBucket } from '../reports/buckets';
 import type { UpstreamLease } from '../reports/BucketStore';
-import { BucketDecodeError, CODEC_VERSION, decodeBucket, encodeBucket } from './bucketCodec';
+import { BUCKET_CODEC, type BucketCodec } from './bucketCodec';
+import { bucketKey, keyPart, legacyBucketKey } from './bucketKeys';
+import { decodeStoredValue, encodeStoredValue } from './storedValue';
+
+export { bucketKey, legacyBucketKey };
 
 /** What the store logs through; a pino logger fits. */
 export interface CacheLogger {
@@ -56,6 +62,14 @@ export interface RedisBucketStoreOptions {
    * (writes). Default: the client's `commandTimeout`, else 500 ms.
    */
   timeoutMs?: number;
+  /** The bucket encoding: writes its current version, reads every version it knows. Default: the gateway's. */
+  codec?: BucketCodec;
+  /**
+   * Whether a miss also looks at the bucket's key from before keys lost their version
+   * (`<prefix>v1:...`), one more round trip on misses only. Default true; turn it off once
+   * `npm run migrate` has moved every old key.
+   */
+  readLegacyKeys?: boolean;
 }
 
 /** Running totals, for metrics. Reads, hits, misses and writes count buckets. */
@@ -74,10 +88,6 @@ export interface RedisBucketStoreCounters {
   writesRejectedOutOfMemory: number;
 }
 
-const FINAL_FLAG = 'F';
-const OPEN_FLAG = 'O';
-/** Ends the base-36 fetch time of an open snapshot (never a character of a base-36 number). */
-const FETCHED_AT_END = '.';
 const DEFAULT_KEY_PREFIX = 'ccc:';
 const DEFAULT_TIMEOUT_MS = 500;
 /**
@@ -99,9 +109,13 @@ export class RedisBucketStore implements BucketStore {
   private outageStartedAt = 0;
   private failuresInOutage = 0;
   private corruptValueLogged = false;
+  private readonly codec: BucketCodec;
+  private readonly readLegacyKeys: boolean;
 
   constructor(options: RedisBucketStoreOptions) {
     this.redis = options.redis;
+    this.codec = options.codec ?? BUCKET_CODEC;
+    this.readLegacyKeys = options.readLegacyKeys ?? true;
     this.logger = options.logger;
     this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
     this.timeoutMs = options.timeoutMs ?? configuredCommandTimeout(options.redis) ?? DEFAULT_TIMEOUT_MS;
@@ -130,18 +144,20 @@ export class RedisBucketStore implements BucketStore {
     if (refs.length === 0) return answers;
     this.totals.reads += refs.length;
 
-    const batches = mgetBatches(refs, (ref) => this.keyOf(ref.series, ref.statsTime));
-    const results = await this.runPerInstance(batches.map((batch) => [['mget', ...batch.keys]]));
-    batches.forEach((batch, b) => {
-      const result = results[b];
-      if (!result.ok) return; // misses
-      const values = result.replies[0] as (string | null)[];
-      batch.positions.forEach((position, k) => {
-        const value = values[k];
-        if (value !== null) answers[position] = this.decodeStored(value, refs[position], batch.keys[k]);
+    const absent = await this.read(refs, answers, (ref) => this.keyOf(ref.series, ref.statsTime));
+    // Keys from before the version left the key: only for buckets not found, and only when Redis
+    // answered (a failed read is an outage, not a miss worth a second try).
+    if (this.readLegacyKeys && absent.length > 0) {
+      const legacyAnswers: (StoredBucket | undefined)[] = new Array(absent.length).fill(undefined);
+      await this.read(
+        absent.map((position) => refs[position]),
+        legacyAnswers,
+        (ref) => legacyBucketKey(this.keyPrefix, ref.series, ref.statsTime),
+      );
+      absent.forEach((position, k) => {
+        answers[position] = legacyAnswers[k];
       });
-    });
-    this.recordOutcome(results, 'getMany');
+    }
 
     const hits = answers.filter((answer) => answer !== undefined).length;
     this.totals.hits += hits;
@@ -149,15 +165,33 @@ export class RedisBucketStore implements BucketStore {
     return answers;
   }
 
+  /**
+   * One round trip of MGETs for `refs`, decoded into `answers`. Answers the positions Redis
+   * answered as absent (not those of a failed read).
+   */
+  private async read(refs: readonly BucketRef[], answers: (StoredBucket | undefined)[], keyOf: (ref: BucketRef) => string): Promise<number[]> {
+    const batches = mgetBatches(refs, keyOf);
+    const results = await this.runPerInstance(batches.map((batch) => [['mget', ...batch.keys]]));
+    const absent: number[] = [];
+    batches.forEach((batch, b) => {
+      const result = results[b];
+      if (!result.ok) return; // misses
+      const values = result.replies[0] as (string | null)[];
+      batch.positions.forEach((position, k) => {
+        const value = values[k];
+        if (value !== null) answers[position] = this.decodeStored(value, refs[position], batch.keys[k]);
+        else absent.push(position);
+      });
+    });
+    this.recordOutcome(results, 'getMany');
+    return absent;
+  }
+
   async setMany(writes: readonly BucketWrite[]): Promise<void> {
     const byInstance = new Map<string, Command[]>();
     for (const write of writes) {
       const key = this.keyOf(write.series, write.statsTime);
-      // Open snapshots carry when they were fetched: freshness is judged on the pipeline's clock
-      // (every replica agrees), the PX expiry only collects them.
-      const value = write.value.final
-        ? FINAL_FLAG + encodeBucket(write.value.data)
-        : `${OPEN_FLAG}${(write.value.fetchedAt ?? 0).toString(36)}${FETCHED_AT_END}${encodeBucket(write.value.data)}`;
+      const value = encodeStoredValue(write.value, this.codec);
       let command: Command;
       if (write.value.final) command = ['set', key, value];
       else if (write.ttlMs !== undefined && write.ttlMs > 0) command = ['set', key, value, 'PX', Math.ceil(write.ttlMs)];
@@ -209,14 +243,8 @@ export class RedisBucketStore implements BucketStore {
   }
 
   private decodeStored(value: string, ref: BucketRef, key: string): StoredBucket | undefined {
-    const flag = value.charAt(0);
     try {
-      if (flag !== FINAL_FLAG && flag !== OPEN_FLAG) throw new BucketDecodeError(`unknown flag ${JSON.stringify(flag)}`);
-      if (flag === FINAL_FLAG) return { final: true, data: decodeBucket(value.slice(1), ref.statsTime) };
-      const end = value.indexOf(FETCHED_AT_END);
-      const fetchedAt = parseInt(value.slice(1, end), 36);
-      if (end < 0 || !Number.isSafeInteger(fetchedAt)) throw new BucketDecodeError('open bucket without its fetch time');
-      return { final: false, fetchedAt, data: decodeBucket(value.slice(end + 1), ref.statsTime) };
+      return decodeStoredValue(value, ref.statsTime, this.codec);
     } catch (error) {
       // Not an outage: a bug or a foreign writer. A miss refetches and overwrites the value.
       this.totals.errors++;
@@ -306,21 +334,6 @@ export class RedisBucketStore implements BucketStore {
       'Redis cache unavailable: answering from upstream until it recovers (logged once per outage)',
     );
   }
-}
-
-/** The key of one bucket (see the module comment for the layout). */
-export function bucketKey(keyPrefix: string, series: BucketSeries, statsTime: number): string {
-  const interval = series.interval === 'HOURLY' ? 'H' : 'D';
-  return `${keyPrefix}v${CODEC_VERSION}:{${keyPart(series.instanceId)}}:${interval}:${keyPart(series.zone)}:${statsTime}`;
-}
-
-/**
- * Escapes the characters that structure the key: `{` `}` would move the hash tag, `:` would make
- * two different series produce the same key. Real instance ids and IANA zones contain none of
- * them, so their keys stay readable.
- */
-function keyPart(text: string): string {
-  return text.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 type Command = (string | number)[];

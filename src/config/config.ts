@@ -6,6 +6,7 @@
  * variable, so an operator fixes them all in one go instead of one crash at a time.
  */
 import { z } from 'zod';
+import { INSTANCE_ID_PATTERN } from '../reports/InstanceReports';
 import { assertTimeZone } from '../reports/intervals';
 import { AuthConfigError, parseAuthConfig, type AuthConfig } from '../server/auth/authConfig';
 import { DEVELOPMENT_CORS_ORIGINS, parseCorsOrigins, type CorsConfig } from './corsOrigins';
@@ -69,7 +70,12 @@ const EnvSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(500),
   CACHE_SETTLE_DELAY_MS: nonNegativeInt.default(10 * 60_000),
   CACHE_OPEN_TTL_MS: positiveInt.default(30_000),
-  // Decoded buckets take several kB of heap each: the bound, not the data, sizes this cache.
+  // Stale-while-revalidate: an open snapshot this fraction of CACHE_OPEN_TTL_MS old is refreshed
+  // in the background while it is still served (never beyond 2x CACHE_OPEN_TTL_MS).
+  CACHE_OPEN_REFRESH_FRACTION: z.coerce.number().gt(0).max(1).default(0.5),
+  // How long one ListInstances listing (names, statuses) is served before it is read again.
+  INSTANCE_DIRECTORY_TTL_MS: positiveInt.default(60_000),
+  // Cached buckets are compact (about 0.9 KB of heap each, key included): 50,000 is about 45 MB.
   CACHE_MEMORY_MAX_BUCKETS: positiveInt.default(50_000),
   CACHE_ENABLED: boolean.default(true),
   CACHE_LEASE_MS: nonNegativeInt.default(5_000),
@@ -86,6 +92,12 @@ const EnvSchema = z.object({
   // validating an accepted document costs about 2 microseconds per token.
   MAX_TOKENS: positiveInt.default(2_000),
   MAX_DIRECTIVES: positiveInt.default(50),
+  /**
+   * How operations execute: `planned` runs report operations from a per-operation plan where that
+   * is exactly graphql-js's answer, graphql-js otherwise (src/server/reportExecution.ts);
+   * `graphql-js`: every operation on graphql-js.
+   */
+  GRAPHQL_EXECUTOR: z.enum(['planned', 'graphql-js']).default('planned'),
   // Refused requests (400, 413) per caller per minute before the caller is refused outright (0: off).
   // Unset: see callerBudgetDefaults (off without authentication).
   REJECTED_REQUESTS_PER_MINUTE: nonNegativeInt.optional(),
@@ -108,6 +120,19 @@ const EnvSchema = z.object({
   PERSISTED_QUERIES: z.enum(['apq', 'safelist', 'off']).default('apq'),
   /** How long an APQ registration lives (seconds); a client re-registers after a PERSISTED_QUERY_NOT_FOUND. */
   PERSISTED_QUERIES_TTL_S: positiveInt.max(30 * 86_400).default(86_400),
+  /** Live report subscriptions (docs/subscriptions.md): open at once per caller, per replica. */
+  MAX_SUBSCRIPTIONS_PER_CALLER: positiveInt.default(100),
+  /** Updates one subscriber may leave unread before its connection is closed (slow consumer). */
+  SUBSCRIPTION_QUEUE_MAX: positiveInt.default(32),
+  /** WebSocket ping interval; a client that does not pong within it is disconnected (0: off). */
+  SUBSCRIPTION_KEEPALIVE_MS: nonNegativeInt.default(12_000),
+  /** The archive (docs/archive.md): `*` (every RUNNING and STOPPED instance) or a comma list of ids; unset: off. */
+  ARCHIVE_INSTANCES: z.string().optional(),
+  ARCHIVE_MAX_CALLS_PER_MINUTE: positiveInt.default(30),
+  /** How often the archiving replica looks for newly closed buckets (and retries missing ones). */
+  ARCHIVE_PASS_INTERVAL_MS: positiveInt.default(60_000),
+  /** The archive lock's lease: a replica that dies is replaced within this. */
+  ARCHIVE_LOCK_TTL_MS: z.coerce.number().int().min(1_000).default(15_000),
 
   // Credential chain markers: only used to decide whether real credentials are configured.
   ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),
@@ -144,9 +169,11 @@ export interface GatewayConfig {
   timeZone: string;
   instanceTimeZones: Record<string, string>;
   redis?: { url?: string; clusterNodes?: { host: string; port: number }[]; commandTimeoutMs: number };
-  cache: { enabled: boolean; leaseMs: number; responseCacheMaxBytes: number; settleDelayMs: number; openTtlMs: number; memoryMaxBuckets: number };
+  cache: { enabled: boolean; leaseMs: number; responseCacheMaxBytes: number; settleDelayMs: number; openTtlMs: number; openRefreshFraction: number; memoryMaxBuckets: number; instanceDirectoryTtlMs: number };
   limits: { maxBucketsPerField: number; maxInstancesPerField: number };
   operationLimits: { maxCost: number; maxDepth: number; maxAliases: number; maxDocumentBytes: number; maxTokens: number; maxDirectives: number; rejectedRequestsPerMinute: number };
+  /** GRAPHQL_EXECUTOR: report operations from a plan where exactly equivalent (`planned`), or graphql-js for every operation. */
+  graphqlExecutor: Env['GRAPHQL_EXECUTOR'];
   rateLimit: { perSecond: number; burst: number };
   resilience: { maxAttempts: number; deadlineMs: number; circuitResetMs: number };
   /** In-flight operations get this long after a termination signal (SHUTDOWN_GRACE_MS). */
@@ -159,6 +186,10 @@ export interface GatewayConfig {
   cors: CorsConfig;
   /** PERSISTED_QUERIES and the APQ registration TTL (src/server/persistedQueries). */
   persistedQueries: { mode: Env['PERSISTED_QUERIES']; ttlSeconds: number };
+  /** Live report subscriptions over graphql-ws (src/server/subscriptions). */
+  subscriptions: { maxPerCaller: number; queueMax: number; keepAliveMs: number };
+  /** The archive of closed buckets (docs/archive.md); `instances` undefined: off. */
+  archive: { instances?: '*' | string[]; maxCallsPerMinute: number; passIntervalMs: number; lockTtlMs: number };
 }
 
 export class ConfigError extends Error {
@@ -185,6 +216,16 @@ function parseClusterNodes(value: string): { host: string; port: number }[] {
     if (!match) throw new Error(`"${node}" is not host:port`);
     return { host: match[1], port: Number(match[2]) };
   });
+}
+
+/** `*`, or instance ids separated by commas (ids as the GraphQL arguments accept them). */
+function parseArchiveInstances(value: string): '*' | string[] {
+  if (value.trim() === '*') return '*';
+  const ids = [...new Set(value.split(',').map((id) => id.trim()).filter(Boolean))];
+  const bad = ids.find((id) => !INSTANCE_ID_PATTERN.test(id));
+  if (bad !== undefined) throw new Error(`"${bad}" is not an instance id (letters, digits, "-" and "_"); use * for every instance`);
+  if (ids.length === 0) throw new Error('no instance id: list ids separated by commas, or * for every RUNNING and STOPPED instance');
+  return ids;
 }
 
 function hasCredentials(env: Env): boolean {
@@ -275,6 +316,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
         'or set CCC_EMULATOR=true to run the emulator on purpose',
     );
   }
+  let archiveInstances: '*' | string[] | undefined;
+  if (env.ARCHIVE_INSTANCES) {
+    try {
+      archiveInstances = parseArchiveInstances(env.ARCHIVE_INSTANCES);
+    } catch (e) {
+      problems.push(`ARCHIVE_INSTANCES: ${(e as Error).message}`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   const budgetDefaults = callerBudgetDefaults[auth.mode];
 
@@ -303,10 +352,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       responseCacheMaxBytes: env.RESPONSE_CACHE_MAX_BYTES,
       settleDelayMs: env.CACHE_SETTLE_DELAY_MS,
       openTtlMs: env.CACHE_OPEN_TTL_MS,
+      openRefreshFraction: env.CACHE_OPEN_REFRESH_FRACTION,
       memoryMaxBuckets: env.CACHE_MEMORY_MAX_BUCKETS,
+      instanceDirectoryTtlMs: env.INSTANCE_DIRECTORY_TTL_MS,
     },
     limits: { maxBucketsPerField: env.MAX_BUCKETS_PER_FIELD, maxInstancesPerField: env.MAX_INSTANCES_PER_FIELD },
     operationLimits: { maxCost: env.OPERATION_MAX_COST, maxDepth: env.MAX_QUERY_DEPTH, maxAliases: env.MAX_ALIASES, maxDocumentBytes: env.MAX_DOCUMENT_BYTES, maxTokens: env.MAX_TOKENS, maxDirectives: env.MAX_DIRECTIVES, rejectedRequestsPerMinute: env.REJECTED_REQUESTS_PER_MINUTE ?? budgetDefaults.rejectedRequestsPerMinute },
+    graphqlExecutor: env.GRAPHQL_EXECUTOR,
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
     resilience: { maxAttempts: env.UPSTREAM_MAX_ATTEMPTS, deadlineMs: env.UPSTREAM_DEADLINE_MS, circuitResetMs: env.CIRCUIT_RESET_MS },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
@@ -315,5 +367,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     explorerUi: env.EXPLORER_UI,
     cors: { origins: corsOrigins, credentials: env.CORS_CREDENTIALS },
     persistedQueries: { mode: env.PERSISTED_QUERIES, ttlSeconds: env.PERSISTED_QUERIES_TTL_S },
+    subscriptions: { maxPerCaller: env.MAX_SUBSCRIPTIONS_PER_CALLER, queueMax: env.SUBSCRIPTION_QUEUE_MAX, keepAliveMs: env.SUBSCRIPTION_KEEPALIVE_MS },
+    archive: {
+      instances: archiveInstances,
+      maxCallsPerMinute: env.ARCHIVE_MAX_CALLS_PER_MINUTE,
+      passIntervalMs: env.ARCHIVE_PASS_INTERVAL_MS,
+      lockTtlMs: env.ARCHIVE_LOCK_TTL_MS,
+    },
   };
 }

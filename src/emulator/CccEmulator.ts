@@ -1,6 +1,6 @@
 /**
  * An HTTP server that behaves like Alibaba Cloud CCC (OpenAPI 2020-07-01) for
- * ListIntervalInstanceReport: it speaks RPC over the V3 signature exactly as
+ * ListIntervalInstanceReport and ListInstances (./instanceList): it speaks RPC over the V3 signature exactly as
  * `@alicloud/openapi-core` sends it, checks the signature, applies the service's parameter rules
  * and error codes, and answers with reports of a deterministic simulated call center.
  *
@@ -19,20 +19,24 @@ import { injectedFailure } from './failureInjection';
 import { BodyTooLargeError, readRequest, ReceivedRequest } from './httpRequest';
 import { CccEmulatorOptions, isKnownInstance, resolveOptions } from './options';
 import { reportBuckets } from './reportBuckets';
+import { instancePageBody, parseInstancePageRequest, type InstancePageRequest } from './instanceList';
 import { parseReportRequest, type ReportRequest } from './reportRequest';
 import { numbersToStrings, reportSuccessBody } from './responseBody';
 import { clearStats, emptyStats, EmulatorStats, recordCall } from './stats';
 
 export const CCC_API_VERSION = '2020-07-01';
 export const LIST_INTERVAL_INSTANCE_REPORT = 'ListIntervalInstanceReport';
+export const LIST_INSTANCES = 'ListInstances';
 
 interface Answer {
   status: number;
   body: unknown;
   code: string;
   buckets: number;
-  /** The parsed parameters of a success. */
+  /** The parsed parameters of a report success. */
   request?: ReportRequest;
+  /** The parsed parameters of a ListInstances success. */
+  page?: InstancePageRequest;
 }
 
 export class CccEmulator {
@@ -145,6 +149,7 @@ export class CccEmulator {
     if (remaining > 0) await sleep(remaining);
     let body = options.numbersAsStrings && answer.code === 'OK' ? numbersToStrings(answer.body) : answer.body;
     if (options.transformAnswer && answer.request) body = options.transformAnswer(body, answer.request);
+    if (options.transformInstancePage && answer.page) body = options.transformInstancePage(body, answer.page);
     send(res, answer.status, body, { 'x-acs-request-id': requestId });
   }
 
@@ -152,7 +157,8 @@ export class CccEmulator {
     const options = this.options;
     const version = single(received.headers['x-acs-version']) ?? received.params.get('Version');
     if (version !== CCC_API_VERSION) throw gatewayErrors.invalidVersion();
-    if (actionOf(received) !== LIST_INTERVAL_INSTANCE_REPORT) throw gatewayErrors.invalidAction();
+    const action = actionOf(received);
+    if (action !== LIST_INTERVAL_INSTANCE_REPORT && action !== LIST_INSTANCES) throw gatewayErrors.invalidAction();
 
     authenticate(received, {
       secretOf: (accessKeyId) => (Object.hasOwn(options.accessKeys, accessKeyId) ? options.accessKeys[accessKeyId] : undefined),
@@ -163,12 +169,17 @@ export class CccEmulator {
     const failure = injectedFailure(options.failures, this.failureSequence++);
     if (failure) throw serviceErrors[failure]();
 
+    if (action === LIST_INSTANCES) {
+      const page = parseInstancePageRequest(received.params);
+      return { status: 200, body: instancePageBody(requestId, page, options.instances, options.instanceDetails), code: 'OK', buckets: 0, page };
+    }
+
     const request = parseReportRequest(received.params, {
       now,
       timeZone: options.timeZone,
       instanceExists: (instanceId) => isKnownInstance(options, instanceId),
     });
-    const buckets = reportBuckets(request, { now, timeZone: options.timeZone, averageRounding: options.averageRounding });
+    const buckets = reportBuckets(request, { now, timeZone: options.timeZone, averageRounding: options.averageRounding, openHourExtraCalls: options.openHourExtraCalls });
     return { status: 200, body: reportSuccessBody(requestId, buckets), code: 'OK', buckets: buckets.length, request };
   }
 }

@@ -4,7 +4,7 @@
  *   GET  /__emulator/stats    -> the stats (calls, answers by code, recent calls)
  *   POST /__emulator/reset    -> empties the stats and restarts the failure sequence
  *   POST /__emulator/options  -> JSON merge patch of { latencyMs, failures, numbersAsStrings,
- *                                averageRounding }; answers the resulting values
+ *                                averageRounding, openHourExtraCalls }; answers the resulting values
  *
  * They live under a path no Alibaba Cloud API uses, and carry no secrets.
  */
@@ -45,6 +45,7 @@ export function controllableOptions(options: CccEmulatorOptions) {
     failures: options.failures,
     numbersAsStrings: options.numbersAsStrings,
     averageRounding: options.averageRounding,
+    openHourExtraCalls: options.openHourExtraCalls,
   };
 }
 
@@ -73,6 +74,10 @@ function patchOptions(target: ControlTarget, body: Buffer): ControlAnswer {
       case 'averageRounding':
         if (value !== 'none' && value !== 'ceil' && value !== 'round') return invalid('averageRounding must be none, ceil or round');
         next.averageRounding = value as AverageRounding;
+        break;
+      case 'openHourExtraCalls':
+        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return invalid('openHourExtraCalls must be an integer >= 0');
+        next.openHourExtraCalls = value;
         break;
       case 'failures': {
         if (value === null || typeof value !== 'object' || Array.isArray(value)) return invalid('failures must be an object');

@@ -2,11 +2,14 @@
  * CCC emulator: an HTTP server behaving like Alibaba Cloud CCC ListIntervalInstanceReport,
  * backed by the deterministic call-center simulator.
  */
-export { CccEmulator, CCC_API_VERSION, LIST_INTERVAL_INSTANCE_REPORT } from './CccEmulator';
+export { CccEmulator, CCC_API_VERSION, LIST_INTERVAL_INSTANCE_REPORT, LIST_INSTANCES } from './CccEmulator';
+export { emulatedInstance, MAX_PAGE_SIZE } from './instanceList';
+export type { EmulatedInstance, EmulatedInstanceStatus, InstanceDetails, InstancePageRequest } from './instanceList';
 export {
   DEFAULT_ACCESS_KEY_ID,
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_INSTANCES,
+  DEFAULT_INSTANCE_DETAILS,
   DEFAULT_INSTANCE_PATTERN,
   ALL_INJECTED_FAILURE_CODES,
   resolveOptions,

@@ -6,6 +6,7 @@
 import type { InjectedFailureCode } from './apiErrors';
 import type { AverageRounding } from './simulator/computeMetrics';
 import type { ReportRequest } from './reportRequest';
+import type { InstanceDetails, InstancePageRequest } from './instanceList';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from './simulator/calendar';
 
 export interface FailureInjection {
@@ -19,8 +20,14 @@ export interface FailureInjection {
 export interface CccEmulatorOptions {
   /** AccessKeyId -> AccessKeySecret accepted by the signature check. */
   accessKeys: Record<string, string>;
-  /** Instance ids that exist. */
+  /** Instance ids that exist, and that ListInstances lists (in this order). */
   instances: readonly string[];
+  /**
+   * ListInstances' fields of listed instances (Name, Status, CreateTime, Description, DomainName),
+   * by id, over the ones derived from the id (`emulatedInstance`). Tests list RELEASED or STOPPED
+   * instances with it. Reports of an instance are served whatever its status.
+   */
+  instanceDetails: Readonly<Record<string, InstanceDetails>>;
   /** Further instance ids that exist (tests use many instances); null for none. */
   instancePattern: RegExp | null;
   /** Zone of Daily buckets and default StartTime (and of the simulated centers' business hours). */
@@ -35,6 +42,13 @@ export interface CccEmulatorOptions {
   latencyMs: number;
   failures: FailureInjection;
   averageRounding: AverageRounding;
+  /**
+   * Extra inbound calls, each completed in the IVR (offered, never queued), counted in the hour
+   * that contains `now` (and in the Daily bucket holding it). Benchmarks raise it to change the
+   * open hour's numbers at a moment of their choosing and time how soon a server shows the
+   * change; the report's invariants still hold. 0 (the default) adds nothing.
+   */
+  openHourExtraCalls: number;
   /** Reject a repeated `x-acs-signature-nonce` within 15 minutes, as the service does. */
   rejectReusedNonces: boolean;
   /** Most recent calls kept in `stats.log`. */
@@ -45,11 +59,18 @@ export interface CccEmulatorOptions {
    * through the control endpoints.
    */
   transformAnswer?: (body: unknown, request: ReportRequest) => unknown;
+  /** Tests only: the same for a ListInstances success body (a page). */
+  transformInstancePage?: (body: unknown, page: InstancePageRequest) => unknown;
 }
 
 export const DEFAULT_ACCESS_KEY_ID = 'emulator-access-key-id';
 export const DEFAULT_ACCESS_KEY_SECRET = 'emulator-access-key-secret';
 export const DEFAULT_INSTANCES: readonly string[] = ['ccc-test', 'ccc-demo-1', 'ccc-demo-2', 'ccc-demo-3', 'ccc-demo-4', 'ccc-demo-5'];
+/** One stopped instance among the defaults, so a frontend sees more than one status. */
+export const DEFAULT_INSTANCE_DETAILS: Readonly<Record<string, InstanceDetails>> = {
+  'ccc-test': { Name: 'Test call center' },
+  'ccc-demo-5': { Status: 'STOPPED' },
+};
 export const DEFAULT_INSTANCE_PATTERN = /^ccc-sim-[A-Za-z0-9_-]+$/;
 export const ALL_INJECTED_FAILURE_CODES: InjectedFailureCode[] = ['Throttling.User', 'ServiceUnavailable', 'InternalError'];
 
@@ -57,6 +78,7 @@ export function resolveOptions(overrides: Partial<CccEmulatorOptions> = {}): Ccc
   const options: CccEmulatorOptions = {
     accessKeys: { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET },
     instances: DEFAULT_INSTANCES,
+    instanceDetails: DEFAULT_INSTANCE_DETAILS,
     instancePattern: DEFAULT_INSTANCE_PATTERN,
     timeZone: DEFAULT_TIME_ZONE,
     now: () => Date.now(),
@@ -65,6 +87,7 @@ export function resolveOptions(overrides: Partial<CccEmulatorOptions> = {}): Ccc
     latencyMs: 0,
     failures: { rate: 0, codes: [...ALL_INJECTED_FAILURE_CODES], seed: 1 },
     averageRounding: 'none',
+    openHourExtraCalls: 0,
     rejectReusedNonces: true,
     maxLogEntries: 10_000,
     ...withoutUndefined(overrides),
@@ -77,6 +100,9 @@ export function validateOptions(options: CccEmulatorOptions): void {
   if (!isValidTimeZone(options.timeZone)) throw new RangeError(`unknown time zone ${options.timeZone}`);
   validateFailures(options.failures);
   if (!(options.latencyMs >= 0)) throw new RangeError(`latencyMs must be >= 0, got ${options.latencyMs}`);
+  if (!(Number.isSafeInteger(options.openHourExtraCalls) && options.openHourExtraCalls >= 0)) {
+    throw new RangeError(`openHourExtraCalls must be an integer >= 0, got ${options.openHourExtraCalls}`);
+  }
 }
 
 export function validateFailures(failures: FailureInjection): void {

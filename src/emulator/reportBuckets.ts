@@ -11,13 +11,25 @@
 import { ReportBucket } from '../reports/metrics';
 import { ceilToHour, floorToHour, hourStartsBetween, localDaysOfHours } from './simulator/calendar';
 import { AverageRounding, metricsFromTally } from './simulator/computeMetrics';
+import { HOUR_MS } from './simulator/activity';
 import { hourTally, periodTally } from './simulator/period';
+import type { Tally } from './simulator/tally';
 import { ReportRequest } from './reportRequest';
 
 export interface BucketContext {
   now: number;
   timeZone: string;
   averageRounding: AverageRounding;
+  /** Extra IVR-completed calls in the hour containing `now` (see CccEmulatorOptions). */
+  openHourExtraCalls?: number;
+}
+
+/** The tally of [from, to) plus the open hour's extra calls when `now` falls inside it. */
+function withExtraCalls(tally: Readonly<Tally>, from: number, to: number, context: BucketContext): Readonly<Tally> {
+  const extra = context.openHourExtraCalls ?? 0;
+  if (extra === 0 || context.now < from || context.now >= to) return tally;
+  // A copy: closed-hour tallies come from a shared cache.
+  return { ...tally, inOffered: tally.inOffered + extra };
 }
 
 export function reportBuckets(request: ReportRequest, context: BucketContext): ReportBucket[] {
@@ -28,7 +40,8 @@ function hourlyBuckets(request: ReportRequest, context: BucketContext): ReportBu
   const buckets: ReportBucket[] = [];
   for (const hour of hourStartsBetween(request.startTime, request.endTime)) {
     if (hour >= context.now) break;
-    const metrics = metricsFromTally(hourTally(request.instanceId, hour, context.timeZone, context.now), context);
+    const tally = withExtraCalls(hourTally(request.instanceId, hour, context.timeZone, context.now), hour, hour + HOUR_MS, context);
+    const metrics = metricsFromTally(tally, context);
     if (metrics) buckets.push({ statsTime: hour, ...metrics });
   }
   return buckets;
@@ -43,7 +56,7 @@ function dailyBuckets(request: ReportRequest, context: BucketContext): ReportBuc
     const from = Math.max(ceilToHour(day.dayStart), rangeStart);
     const to = Math.min(ceilToHour(day.dayEnd), rangeEnd);
     if (from >= context.now || from >= to) continue;
-    const metrics = metricsFromTally(periodTally(request.instanceId, from, to, context.timeZone, context.now), context);
+    const metrics = metricsFromTally(withExtraCalls(periodTally(request.instanceId, from, to, context.timeZone, context.now), from, to, context), context);
     if (metrics) buckets.push({ statsTime: day.dayStart, ...metrics });
   }
   return buckets;

@@ -3,7 +3,10 @@
  * operation cost check (src/server/limits/operationCostPlugin.ts) sums this over an operation
  * before anything runs. It plans exactly as execution will (InstanceReports.plan).
  */
+import type { InstanceCatalog } from '../reports/InstanceCatalog';
+import type { InstanceStatus } from '../reports/InstanceDirectory';
 import type { InstanceReports, ReportRequest } from '../reports/InstanceReports';
+import type { EntityLists } from '../server/limits/operationCostPlugin';
 
 type Args = Record<string, unknown>;
 
@@ -48,4 +51,18 @@ export function reportFieldCost(reports: InstanceReports, fieldName: string, arg
       return undefined;
   }
   return reports.plan(request).upstreamBuckets;
+}
+
+/**
+ * `Query.callCenterInstances` returns the instances the caller may read: report fields under it
+ * are priced once per instance listed, as under `_entities`. The listing itself reads no report
+ * bucket (it is at most ceil(instances / 100) calls per INSTANCE_DIRECTORY_TTL_MS, shared by every
+ * operation) and costs nothing; the operation's own execution reuses the listing read here.
+ */
+export function listedInstancesForCost(instances: InstanceCatalog): EntityLists {
+  return {
+    isList: (parentType, fieldName) => parentType === 'Query' && fieldName === 'callCenterInstances',
+    load: async (_fieldName, args) =>
+      (await instances.readable(args.statuses as InstanceStatus[] | null | undefined)).map((instance) => ({ __typename: 'CallCenterInstance', id: instance.id })),
+  };
 }

@@ -57,6 +57,18 @@ export interface ReadPlan {
   widenedStart?: WidenedStart;
 }
 
+/** The ends of a plan (InstanceReports.planBounds). */
+export interface PlanBounds {
+  instanceIds: readonly string[];
+  viewZone: string;
+  /** Undefined for an empty range. */
+  first?: { statsTime: number; end: number };
+  last?: { statsTime: number; end: number };
+  totalEnd: number;
+  /** Where upstream data ends: the end of the hour holding now. */
+  dataEnd: number;
+}
+
 /**
  * Buckets are whole: a range starting inside a bucket is widened to that bucket's start, so a
  * WEEKLY or MONTHLY answer can begin up to a week or a month before startTime. Errors about the
@@ -118,7 +130,8 @@ export class InstanceReports {
   constructor(
     private readonly loader: DataLoader<BucketRangeKey, BucketSlot[], string>,
     private readonly settings: InstanceReportsSettings,
-    private readonly now: number,
+    /** The operation's clock reading: every default and open/closed judgement of the operation uses it. */
+    readonly now: number,
     /** The caller's permission, checked for every instance before anything is read. */
     private readonly canRead: (instanceId: string) => boolean = () => true,
     /** Counts buckets served open, so a caller can tell whether the whole answer is final. */
@@ -143,7 +156,25 @@ export class InstanceReports {
 
   private readonly plans = new Map<string, ReadPlan>();
 
-  private buildPlan(request: ReportRequest): ReadPlan {
+  /**
+   * The first and last target bucket of `plan(request)`, without planning the ones between (targets
+   * are consecutive buckets of one grid, so these two fix them all), after the same validation:
+   * what the answer cache keys an answer by (planFingerprint.ts), cheaply enough for every poll.
+   */
+  planBounds(request: ReportRequest): PlanBounds {
+    const { instanceIds, viewZone, groups, start, end } = this.resolve(request);
+    const totalEnd = Math.ceil((request.endTime ?? this.now) / HOUR_MS) * HOUR_MS;
+    const [instanceZone] = groups.keys();
+    const dataEnd = Math.ceil((this.now + 1) / HOUR_MS) * HOUR_MS;
+    if (end <= start) return { instanceIds, viewZone, totalEnd, dataEnd };
+    // The bucket holding `start` and the one holding `end - 1`, each planned on its own.
+    const first = planTargetBuckets({ interval: request.interval, viewZone, instanceZone, start, end: Math.min(end, start + 1), dataEnd })[0];
+    const last = planTargetBuckets({ interval: request.interval, viewZone, instanceZone, start: Math.max(start, end - 1), end, dataEnd }).at(-1);
+    return { instanceIds, viewZone, first, last, totalEnd, dataEnd };
+  }
+
+  /** Validation, permissions, the view zone and the range: the part of a plan before any bucket. */
+  private resolve(request: ReportRequest): { instanceIds: readonly string[]; viewZone: string; groups: Map<string, string[]>; start: number; end: number } {
     const instanceIds = this.validateInstances(request.instanceIds);
     for (const id of instanceIds) {
       // Same answer whether or not the instance exists: a caller learns nothing about others'.
@@ -172,6 +203,11 @@ export class InstanceReports {
     }
     const viewZone = timeZone ?? [...groups.keys()][0];
     const { start, end } = resolveReportRange(request, viewZone, this.now);
+    return { instanceIds, viewZone, groups, start, end };
+  }
+
+  private buildPlan(request: ReportRequest): ReadPlan {
+    const { instanceIds, viewZone, groups, start, end } = this.resolve(request);
     // Target boundaries depend only on the view zone, so every group's plan lines up index by index.
     const plans = [...groups].map(([instanceZone, ids]) => ({
       instanceZone,

@@ -61,7 +61,22 @@ export interface ReportPipelineOptions {
    */
   leaseMs?: number;
   leasePollMs?: number;
+  /**
+   * Stale-while-revalidate for open snapshots: once a snapshot is this fraction of
+   * `openTtlMs` old (or its bucket has closed), the next read starts one refresh in the
+   * background and keeps serving the snapshot meanwhile. Default 0.5: in normal operation the
+   * refresh lands before the snapshot is `openTtlMs` old, so nothing older is served; a slow or
+   * failing refresh lets it age up to `MAX_SERVED_AGE_TTLS` x `openTtlMs`, never beyond.
+   */
+  refreshAheadFraction?: number;
+  /** After a failed background refresh, reads wait this long before starting another. */
+  refreshRetryBackoffMs?: number;
+  /** Each background refresh's outcome (metrics). */
+  onBackgroundRefresh?: (outcome: 'ok' | 'failed', buckets: number) => void;
 }
+
+/** An open snapshot is never served once it is this many `openTtlMs` old: then reads wait for upstream. */
+export const MAX_SERVED_AGE_TTLS = 2;
 
 /** What one operation cost, for the debug extension and metrics. */
 export class PipelineTrace {
@@ -87,6 +102,17 @@ export class PipelineTrace {
    * Infinity when no open snapshot was read. HTTP Cache-Control max-age is derived from it.
    */
   openSnapshotExpiresAt = Infinity;
+  /**
+   * Earliest instant at which an open snapshot this operation read is due for its background
+   * refresh (`refreshAheadFraction` of its TTL, or its bucket closing): a copy of the whole
+   * answer may be served until then, and no longer, or the refresh would never be triggered.
+   * Infinity when no open snapshot was read.
+   */
+  openSnapshotRefreshAt = Infinity;
+  /** Open snapshots served while older than `openTtlMs` (a refresh was slow or failed). */
+  staleSnapshots = 0;
+  /** Background refreshes this operation started (not counted in `upstreamCalls`: it did not wait for them). */
+  backgroundRefreshes = 0;
   /** Cache lookups per upstream interval, for metrics. */
   byInterval: Partial<Record<UpstreamInterval, { bucketsRequested: number; memoryHits: number; sharedLookups: number; sharedHits: number }>> = {};
 
@@ -106,9 +132,31 @@ export class ReportPipeline {
   /** Each flight's place in the scheduler's queues, so that joining callers queue it too. */
   private readonly flightCallers = new WeakMap<Promise<CallResult>, { shareWith(callerKey: string): void }>();
   readonly scheduler: UpstreamScheduler;
+  /** bucketId -> the background refresh under way for it (single-flight, see `refreshInBackground`). */
+  private readonly refreshing = new Map<string, Promise<void>>();
+  /** bucketId -> until when a failed refresh is not retried. */
+  private readonly refreshFailedUntil = new Map<string, number>();
+  /** Open snapshots are due for a refresh at this age. */
+  private readonly refreshAheadMs: number;
+  /** ... and never served at this age. */
+  readonly maxServedAgeMs: number;
 
   constructor(private readonly options: ReportPipelineOptions) {
     this.scheduler = options.scheduler ?? new UpstreamScheduler({ maxConcurrency: options.upstreamConcurrency });
+    const fraction = options.refreshAheadFraction ?? 0.5;
+    if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`refreshAheadFraction must be in (0, 1], got ${fraction}`);
+    this.refreshAheadMs = Math.round(options.openTtlMs * fraction);
+    this.maxServedAgeMs = MAX_SERVED_AGE_TTLS * options.openTtlMs;
+  }
+
+  /** Buckets whose background refresh is under way. */
+  get refreshesUnderWay(): number {
+    return this.refreshing.size;
+  }
+
+  /** Resolves once no background refresh is under way (tests, shutdown). */
+  async refreshesSettled(): Promise<void> {
+    while (this.refreshing.size > 0) await Promise.allSettled([...new Set(this.refreshing.values())]);
   }
 
   /**
@@ -159,12 +207,13 @@ export class ReportPipeline {
     };
     const closed = (statsTime: number, series: BucketSeries) => statsTime < thresholdFor(series);
     const found = new Map<string, StoredBucket>();
-    const usable = (ref: { series: BucketSeries; statsTime: number }, value: StoredBucket | undefined) =>
-      value !== undefined &&
-      (value.final ||
-        // An open snapshot is fresh for openTtlMs, and never once its bucket has closed: then
-        // it is refetched and stored as final.
-        (now - (value.fetchedAt ?? -Infinity) < this.options.openTtlMs && !closed(ref.statsTime, ref.series)));
+    // Stale-while-revalidate: an open snapshot is served until it is maxServedAgeMs old (also
+    // once its bucket has closed: it says `closed: false`, which stays true of it); from
+    // refreshAheadMs (or its bucket closing) one refresh runs in the background meanwhile.
+    const usable = (_ref: { series: BucketSeries; statsTime: number }, value: StoredBucket | undefined) =>
+      value !== undefined && (value.final || now - (value.fetchedAt ?? -Infinity) < this.maxServedAgeMs);
+    const refreshDue = (ref: { series: BucketSeries; statsTime: number }, value: StoredBucket) =>
+      !value.final && (now - (value.fetchedAt ?? -Infinity) >= this.refreshAheadMs || closed(ref.statsTime, ref.series));
 
     // 2a. In-process tier.
     const cacheEnabled = this.options.cacheEnabled !== false;
@@ -191,12 +240,23 @@ export class ReportPipeline {
         counts.sharedLookups++;
         if (usable(ref, value)) {
           found.set(ref.id, value!);
-          this.options.memory.set({ ...ref, value: value!, ttlMs: this.options.openTtlMs });
+          this.options.memory.set({ ...ref, value: value!, ttlMs: this.maxServedAgeMs });
           trace.sharedHits++;
           counts.sharedHits++;
         } else stillMissing.push(ref);
       });
       misses = stillMissing;
+    }
+
+    // 2c. Snapshots served now but due for a refresh: one refresh each, in the background.
+    if (cacheEnabled) {
+      let due: { id: string; series: BucketSeries; statsTime: number; fetchedAt: number }[] | undefined;
+      for (const [id, value] of found) {
+        if (value.final) continue;
+        const ref = needed.get(id)!;
+        if (refreshDue(ref, value)) (due ??= []).push({ id, ...ref, fetchedAt: value.fetchedAt ?? -Infinity });
+      }
+      if (due) this.refreshInBackground(due, trace, callerKey, now);
     }
 
     // 3. Calls in flight, or just finished while we awaited the shared tier (they wrote the
@@ -301,11 +361,101 @@ export class ReportPipeline {
         // late events, so it is reported, and treated everywhere, as not final.
         slots[i] = { statsTime: starts[i], closed: value.final, data: value.data };
         if (!value.final) {
-          const expiresAt = Math.min((value.fetchedAt ?? -Infinity) + this.options.openTtlMs, this.closesAt(key, starts[i]));
+          const fetchedAt = value.fetchedAt ?? -Infinity;
+          const closesAt = this.closesAt(key, starts[i]);
+          const expiresAt = Math.min(fetchedAt + this.options.openTtlMs, closesAt);
           if (expiresAt < trace.openSnapshotExpiresAt) trace.openSnapshotExpiresAt = expiresAt;
+          const refreshAt = Math.min(fetchedAt + this.refreshAheadMs, closesAt);
+          if (refreshAt < trace.openSnapshotRefreshAt) trace.openSnapshotRefreshAt = refreshAt;
+          if (now - fetchedAt >= this.options.openTtlMs) trace.staleSnapshots++;
         }
       }
       return slots;
+    });
+  }
+
+  /**
+   * Refreshes open snapshots that are still served but due (stale-while-revalidate), without
+   * anyone waiting for it. At most one refresh per bucket at a time (this table, and the
+   * in-flight table its calls join); across replicas the shared tier is read first (another
+   * replica may have refreshed already) and the calls take the usual lease. A failed refresh
+   * stores nothing, is reported, and is not retried for `refreshRetryBackoffMs`: reads keep
+   * getting the snapshot until it is `maxServedAgeMs` old, then they wait for upstream and get
+   * its error if it still fails.
+   */
+  private refreshInBackground(
+    due: readonly { id: string; series: BucketSeries; statsTime: number; fetchedAt: number }[],
+    trace: PipelineTrace,
+    callerKey: string,
+    now: number,
+  ): void {
+    const todo = due.filter((ref) => !this.refreshing.has(ref.id) && !this.inFlight.has(ref.id) && !((this.refreshFailedUntil.get(ref.id) ?? -Infinity) > now));
+    if (todo.length === 0) return;
+    trace.backgroundRefreshes++;
+    // Its calls are nobody's operation: their upstream calls are not the triggering request's.
+    const refreshTrace = new PipelineTrace();
+    const run = async (): Promise<void> => {
+      let remaining = todo;
+      const shared = this.options.shared;
+      if (shared) {
+        const values = await shared.getMany(todo);
+        const at = this.options.now();
+        remaining = [];
+        todo.forEach((ref, i) => {
+          const value = values[i];
+          const newer =
+            value !== undefined &&
+            (value.final || ((value.fetchedAt ?? -Infinity) > ref.fetchedAt && at - (value.fetchedAt ?? -Infinity) < this.refreshAheadMs && ref.statsTime >= this.closedBefore(ref.series, at)));
+          if (newer) this.options.memory.set({ series: ref.series, statsTime: ref.statsTime, value: value!, ttlMs: this.maxServedAgeMs });
+          else remaining.push(ref);
+        });
+      }
+      if (remaining.length === 0) return;
+      const groups = new Map<string, { series: BucketSeries; starts: number[] }>();
+      for (const ref of remaining) {
+        const sid = seriesId(ref.series);
+        const group = groups.get(sid) ?? { series: ref.series, starts: [] };
+        group.starts.push(ref.statsTime);
+        groups.set(sid, group);
+      }
+      const at = this.options.now();
+      const plans = [...groups.values()].map(({ series, starts }) => ({
+        series,
+        plan: planUpstreamCalls({ instanceId: series.instanceId, interval: series.interval, zone: series.zone, missing: starts, now: at, limits: this.options.limits }),
+      }));
+      const budget = this.options.upstreamBudget;
+      const calls = plans.reduce((n, { plan }) => n + plan.calls.length, 0);
+      if (budget && calls > 0) {
+        const decision = await budget.spend(callerKey, calls);
+        if (!decision.allowed) throw upstreamBudgetExceeded(budget, calls, decision.retryAfterMs);
+      }
+      const flights: Promise<CallResult>[] = [];
+      for (const { series, plan } of plans) {
+        for (const call of plan.calls) {
+          // A read that found the snapshot too old meanwhile may have started this very call.
+          const running = call.bucketStarts.map((statsTime) => this.inFlight.get(bucketId(series, statsTime))).find((f) => f !== undefined);
+          flights.push(running ?? this.startCall(series, call, refreshTrace, callerKey));
+        }
+      }
+      const settled = await Promise.allSettled(flights);
+      const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
+    };
+    const flight = run().then(
+      () => {
+        for (const ref of todo) this.refreshFailedUntil.delete(ref.id);
+        this.options.onBackgroundRefresh?.('ok', todo.length);
+      },
+      () => {
+        const until = this.options.now() + (this.options.refreshRetryBackoffMs ?? 1_000);
+        if (this.refreshFailedUntil.size > 10_000) this.refreshFailedUntil.clear(); // bounded: an entry only delays a retry
+        for (const ref of todo) this.refreshFailedUntil.set(ref.id, until);
+        this.options.onBackgroundRefresh?.('failed', todo.length);
+      },
+    );
+    for (const ref of todo) this.refreshing.set(ref.id, flight);
+    void flight.finally(() => {
+      for (const ref of todo) if (this.refreshing.get(ref.id) === flight) this.refreshing.delete(ref.id);
     });
   }
 
@@ -332,7 +482,7 @@ export class ReportPipeline {
       const now = this.options.now();
       const closedBefore = this.closedBefore(series, now);
       const fresh = (v: StoredBucket | undefined, statsTime: number) =>
-        v !== undefined && (v.final || (now - (v.fetchedAt ?? -Infinity) < this.options.openTtlMs && statsTime >= closedBefore));
+        v !== undefined && (v.final || (now - (v.fetchedAt ?? -Infinity) < this.refreshAheadMs && statsTime >= closedBefore));
       return values.every((v, i) => fresh(v, refs[i].statsTime)) ? new Map(values.map((v, i) => [refs[i].statsTime, v!])) : undefined;
     };
     const pollMs = this.options.leasePollMs ?? 50;
@@ -379,7 +529,7 @@ export class ReportPipeline {
       // Another replica may be fetching the very same call: wait for its buckets instead.
       const { fromReplica, holdsLease } = await this.awaitOtherReplica(series, call, trace);
       if (fromReplica) {
-        for (const [statsTime, value] of fromReplica) this.options.memory.set({ series, statsTime, value, ttlMs: this.options.openTtlMs });
+        for (const [statsTime, value] of fromReplica) this.options.memory.set({ series, statsTime, value, ttlMs: this.maxServedAgeMs });
         for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
         return fromReplica;
       }
@@ -418,7 +568,8 @@ export class ReportPipeline {
         };
         if (!value.final) value.fetchedAt = sentAt;
         result.set(statsTime, value);
-        return { series, statsTime, value, ttlMs: value.final ? undefined : this.options.openTtlMs };
+        // Open snapshots are kept (here and in Redis) as long as they may be served.
+        return { series, statsTime, value, ttlMs: value.final ? undefined : this.maxServedAgeMs };
       });
       // Same tick: in-process tier written, in-flight entries dropped (see loadRanges step 3).
       const cacheEnabled = this.options.cacheEnabled !== false;

@@ -17,6 +17,11 @@
  *
  * A slot is held for the whole task, retries and their backoff included: a call that is being
  * throttled keeps its slot, so the limit really bounds the calls upstream sees.
+ *
+ * Background callers (`runInBackground`, the archive): their queues form a second class that gets
+ * a slot only when no live caller has a call waiting, and holds at most `maxBackgroundInFlight`
+ * slots at once, so a live call never waits behind more than those. A call a live caller shares
+ * (joins) sits in that caller's live queue too and is dispatched with live precedence.
  */
 
 /** How a running call reports back what upstream said (the client calls it per throttled attempt). */
@@ -50,10 +55,13 @@ export interface UpstreamSchedulerOptions {
   maxPauseMs?: number;
   /** Monotonic milliseconds; injectable for tests. */
   clock?: () => number;
+  /** Most slots background callers may hold at once. Default 1. */
+  maxBackgroundInFlight?: number;
 }
 
 interface Ticket {
-  readonly run: () => void;
+  /** `background`: dispatched from a background caller's queue (counts against its cap). */
+  readonly run: (background: boolean) => void;
   started: boolean;
   /** Each caller whose queue holds it -> the dispatch count when it joined that queue. */
   readonly holders: Map<string, number>;
@@ -107,7 +115,12 @@ export class UpstreamScheduler {
   private readonly queues = new Map<string, TicketQueue>();
   /** Callers with queued work, in round-robin order: the next slot goes to the first. */
   private readonly turn: string[] = [];
+  /** The same for background callers: served only while `turn` is empty. */
+  private readonly backgroundTurn: string[] = [];
   private readonly inTurn = new Set<string>();
+  private readonly backgroundCallers = new Set<string>();
+  private readonly maxBackgroundInFlight: number;
+  private backgroundRunning = 0;
   private readonly listeners = new Set<(event: SchedulerEvent) => void>();
 
   constructor(options: UpstreamSchedulerOptions) {
@@ -118,7 +131,16 @@ export class UpstreamScheduler {
     this.minConcurrency = Math.min(this.maxConcurrency, Math.max(1, options.minConcurrency ?? 1));
     this.maxPauseMs = options.maxPauseMs ?? 5_000;
     this.clock = options.clock ?? (() => performance.now());
+    this.maxBackgroundInFlight = Math.max(1, options.maxBackgroundInFlight ?? 1);
     this.limit = this.maxConcurrency;
+  }
+
+  /**
+   * Puts `callerKey` in the background class: its calls run only when no live caller has one
+   * waiting. Call it before the caller schedules anything.
+   */
+  runInBackground(callerKey: string): void {
+    this.backgroundCallers.add(callerKey);
   }
 
   /** Calls allowed in flight right now. */
@@ -155,7 +177,7 @@ export class UpstreamScheduler {
     const ticket: Ticket = {
       started: false,
       holders: new Map([[callerKey, this.dispatched]]),
-      run: () => {
+      run: (background: boolean) => {
         let generation = this.generation;
         const feedback: UpstreamCallFeedback = {
           onThrottled: (retryAfterMs) => {
@@ -172,12 +194,12 @@ export class UpstreamScheduler {
         }
         started.then(
           (value) => {
-            this.release();
+            this.release(background);
             this.succeeded(generation);
             resolve(value);
           },
           (error: unknown) => {
-            this.release();
+            this.release(background);
             reject(error);
           },
         );
@@ -203,13 +225,25 @@ export class UpstreamScheduler {
     queue.push(ticket);
     if (!this.inTurn.has(callerKey)) {
       this.inTurn.add(callerKey);
-      this.turn.push(callerKey);
+      this.turnOf(callerKey).push(callerKey);
     }
+  }
+
+  private turnOf(callerKey: string): string[] {
+    return this.backgroundCallers.has(callerKey) ? this.backgroundTurn : this.turn;
+  }
+
+  /** The round-robin line whose caller gets the next free slot: live first, background when allowed. */
+  private nextTurn(): string[] | undefined {
+    if (this.turn.length > 0) return this.turn;
+    if (this.backgroundTurn.length > 0 && this.backgroundRunning < this.maxBackgroundInFlight) return this.backgroundTurn;
+    return undefined;
   }
 
   /** Fills free slots, one caller's turn at a time. */
   private pump(): void {
-    while (this.running < this.concurrencyLimit && this.turn.length > 0) {
+    let turn: string[] | undefined;
+    while (this.running < this.concurrencyLimit && (turn = this.nextTurn())) {
       const wait = this.pausedUntil - this.clock();
       if (wait > 0) {
         this.pauseTimer ??= setTimeout(() => {
@@ -220,28 +254,32 @@ export class UpstreamScheduler {
         this.pauseTimer.unref?.();
         return;
       }
-      const callerKey = this.turn.shift()!;
+      const callerKey = turn.shift()!;
       const queue = this.queues.get(callerKey)!;
       const ticket = queue.shift();
       if (queue.empty) {
         this.inTurn.delete(callerKey);
         this.queues.delete(callerKey);
       } else {
-        this.turn.push(callerKey); // back of the line
+        turn.push(callerKey); // back of the line
       }
       if (!ticket) continue;
+      const background = turn === this.backgroundTurn;
       ticket.started = true;
       this.pending--;
       this.running++;
+      if (background) this.backgroundRunning++;
       const dispatchedWhileQueued = this.dispatched - ticket.holders.get(callerKey)!;
       this.dispatched++;
-      this.emit({ type: 'dispatch', callerKey, dispatchedWhileQueued, waitingCallers: this.turn.length + (this.inTurn.has(callerKey) ? 0 : 1) });
-      ticket.run();
+      const waitingCallers = this.turn.length + this.backgroundTurn.length + (this.inTurn.has(callerKey) ? 0 : 1);
+      this.emit({ type: 'dispatch', callerKey, dispatchedWhileQueued, waitingCallers });
+      ticket.run(background);
     }
   }
 
-  private release(): void {
+  private release(background: boolean): void {
     this.running--;
+    if (background) this.backgroundRunning--;
     this.pump();
   }
 

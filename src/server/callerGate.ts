@@ -35,19 +35,41 @@ function sendGraphQLError(res: Response, error: GraphQLError): void {
   res.status(http?.status ?? 400).json({ errors: [{ message: error.message, extensions }] });
 }
 
-export function callerGate(options: {
+export interface CallerGateOptions {
   authenticator: Authenticator;
   rateLimiter?: CallerRateLimiter;
   /** Rate-limit key when auth is off: the client address. */
   authOff: boolean;
   logger: Logger;
   onRateLimited?: () => void;
-}): RequestHandler {
+}
+
+/** Who is calling and whether the rate limit lets them (one token spent); `failure` when authentication failed. */
+export type Admission = { principal: Principal; callerKey: string; allowed: boolean; retryAfterMs: number } | { failure: unknown };
+
+/**
+ * Authentication and the rate limit's verdict, without answering: the lean path of cached answers
+ * (./leanCachedAnswers) admits its requests with it, and hands the verdict on (`res.locals.admission`)
+ * when the request continues through Express, so a request is authenticated and counted once.
+ */
+export async function admitCaller(options: CallerGateOptions, authorization: string | undefined, clientAddress: string | undefined): Promise<Admission> {
+  let principal: Principal;
+  try {
+    principal = await authenticateRequest(options.authenticator, authorization);
+  } catch (failure) {
+    return { failure };
+  }
+  const callerKey = options.authOff || !principal.callerKey ? `ip:${clientAddress}` : principal.callerKey;
+  if (!options.rateLimiter) return { principal, callerKey, allowed: true, retryAfterMs: 0 };
+  const decision = await options.rateLimiter.consume(callerKey);
+  return { principal, callerKey, allowed: decision.allowed, retryAfterMs: decision.allowed ? 0 : decision.retryAfterMs };
+}
+
+export function callerGate(options: CallerGateOptions): RequestHandler {
   return async (req, res, next) => {
-    let principal: Principal;
-    try {
-      principal = await authenticateRequest(options.authenticator, req.headers.authorization);
-    } catch (error) {
+    const admission = (res.locals.admission as Admission | undefined) ?? (await admitCaller(options, req.headers.authorization, req.ip));
+    if ('failure' in admission) {
+      const error = admission.failure;
       if (error instanceof GraphQLError) return sendGraphQLError(res, error);
       // Not the caller's fault (a JWKS endpoint down): logged in full, answered generically, in
       // GraphQL's shape rather than Express's HTML page with a stack trace.
@@ -57,10 +79,10 @@ export function callerGate(options: {
         new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } }),
       );
     }
-    const caller = options.authOff || !principal.callerKey ? `ip:${req.ip}` : principal.callerKey;
+    const { principal, callerKey: caller } = admission;
     res.locals.callerKey = caller;
     if (options.rateLimiter) {
-      const decision = await options.rateLimiter.consume(caller);
+      const decision = admission;
       if (!decision.allowed) {
         options.onRateLimited?.();
         const seconds = Math.ceil(decision.retryAfterMs / 1000);

@@ -18,15 +18,20 @@ import { createRedisConnection } from '../cache/redisConnection';
 import { EvictionPolicyMonitor } from './evictionPolicyMonitor';
 import type { GatewayConfig } from '../config/config';
 import type { GatewayContext } from '../graphql/context';
-import { reportFieldCost, representationPriceClass } from '../graphql/reportFieldCost';
+import { listedInstancesForCost, reportFieldCost, representationPriceClass } from '../graphql/reportFieldCost';
 import { buildGatewaySchema } from '../graphql/schema';
 import type { BucketStore } from '../reports/BucketStore';
+import { CachedInstanceDirectory } from '../cache/CachedInstanceDirectory';
+import { InstanceCatalog } from '../reports/InstanceCatalog';
+import type { InstanceDirectory } from '../reports/InstanceDirectory';
+import { GatewayError } from '../reports/errors';
 import { InstanceReports } from '../reports/InstanceReports';
 import { PipelineTrace, ReportPipeline } from '../reports/ReportPipeline';
-import { CccClient, DEFAULT_BREAKER } from '../upstream/CccClient';
+import { CccClient, DEFAULT_BREAKER, isInstancePageQuery } from '../upstream/CccClient';
 import { CccEmulator } from '../emulator/CccEmulator';
 import type { ReportSource } from '../reports/ReportSource';
 import { createErrorFormatter } from './errors';
+import { PlannedExecutor, plannedExecutionGateway } from './reportExecution';
 import { createLogger, type Logger } from './logger';
 import { debugExtensionsPlugin } from './debugExtensionsPlugin';
 import {
@@ -45,15 +50,17 @@ import {
 } from './observability';
 import { createUpstreamAnswerReporter } from './observability/upstreamAnswerReporter';
 import { createAuthenticator } from './auth/Authenticator';
-import { callerGate, callerKeyOf, principalOf } from './callerGate';
-import { ResponseCache, responseCachePlugin, serveCachedResponses } from './responseCache';
+import { admitCaller, callerGate, callerKeyOf, principalOf, type CallerGateOptions } from './callerGate';
+import { OpenAnswerKeys, ResponseCache, responseCachePlugin, responseCacheRequestOf, serveCachedResponses } from './responseCache';
+import { leanBodyErrors, leanCachedAnswers } from './leanCachedAnswers';
+import { readPlanFingerprint } from '../reports/planFingerprint';
 import { rejectOversizedDocuments } from './limits/documentSize';
 import { operationCostPlugin } from './limits/operationCostPlugin';
 import { createRateLimiter } from './limits/rateLimit';
 import { createUpstreamCallBudget } from './limits/upstreamBudget';
 import { MAX_VALIDATION_ERRORS, rejectCostlyDocuments } from './limits/documentLimits';
 import { jsonErrorHandler, jsonNotFound, rejectDeeplyNestedInput } from './limits/requestBody';
-import { refuseCallersOverRejectionBudget } from './limits/rejectionBudget';
+import { rejectionBudget } from './limits/rejectionBudget';
 import { createExplorerRouter } from './explorer';
 import { corsForEndpoint } from './cors';
 import { graphqlResponseHeaders, httpCachingPlugin, strongEtagsForGet } from './httpCaching';
@@ -61,16 +68,32 @@ import { createApqCache } from './persistedQueries/apqCache';
 import { persistedQueryRequests, registerAnsweredPersistedQuery } from './persistedQueries/persistedQueryRequests';
 import { parseUrlQuery, refuseRepeatedGraphqlParams } from './graphqlParams';
 import { Safelist } from './persistedQueries/safelist';
+import { createLiveHub } from './subscriptions/liveHub';
+import { serveSubscriptions, type SubscriptionServer } from './subscriptions/webSocketServer';
+import type { LiveReportHub } from '../reports/LiveReportHub';
+import type { Principal } from './auth/principal';
+import { originMatcher } from '../config/corsOrigins';
+import { createArchive, type Archive } from '../archive/createArchive';
+import { RedisArchiveState } from '../cache/RedisArchiveState';
+import { readArchiveStatus } from '../reports/archive/archiveStatus';
+import { createArchiveMetrics } from './observability/archiveMetrics';
 
 export interface GatewayOverrides {
   now?: () => number;
   source?: ReportSource;
+  /** Where instances are listed (default: the upstream client, or `source` when it lists instances too). */
+  directory?: InstanceDirectory;
   shared?: BucketStore;
   /** Key prefix of the Redis store (tests isolate themselves with a unique one). */
   redisKeyPrefix?: string;
   logger?: Logger;
   /** Options for the embedded emulator (tests: a clock, failure injection). */
   emulator?: ConstructorParameters<typeof CccEmulator>[0];
+  /**
+   * How often live series are polled, in real time (default CACHE_OPEN_TTL_MS). Tests on a test
+   * clock poll every few hundred milliseconds and keep the TTL itself on their clock.
+   */
+  livePollIntervalMs?: number;
   /** Circuit breaker settings (tests: a short rolling window). */
   breaker?: Partial<typeof DEFAULT_BREAKER>;
   /**
@@ -90,9 +113,24 @@ export interface Gateway {
   /** The Redis tier, when REDIS_URL or REDIS_CLUSTER_NODES is set. */
   redisStore?: RedisBucketStore;
   emulator?: CccEmulator;
+  /** The account's instances (ListInstances), cached for INSTANCE_DIRECTORY_TTL_MS: what GraphQL and the archive read. */
+  instanceDirectory: CachedInstanceDirectory;
+  /** The archive (ARCHIVE_INSTANCES set): its service (lock holder? token) and its lock/progress store. */
+  archive?: Archive;
   logger: Logger;
+  /** Live report subscriptions: the hub (series, subscribers, polls) and the WebSocket server. */
+  live: { hub: LiveReportHub; server: SubscriptionServer };
   close(): Promise<void>;
 }
+
+/** The endpoint's body limit (body-parser's, and the lean path's). */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** The loader of an InstanceReports that only plans (`plan` never reads). */
+const PLANNING_ONLY = {
+  load: () => Promise.reject(new Error('planning only')),
+  loadMany: () => Promise.reject(new Error('planning only')),
+} as unknown as ConstructorParameters<typeof InstanceReports>[0];
 
 /** Dev access key of the embedded emulator: it exists only inside this process. */
 export const EMULATOR_ACCESS_KEY = { id: 'embedded-emulator-key-id', secret: 'embedded-emulator-key-secret' };
@@ -137,7 +175,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         metrics.recordUpstreamAttempt(event);
         // The caller only sees a generic message for these: the operator needs the detail.
         if (event.error?.code === 'UPSTREAM_AUTH') {
-          logger.error({ upstream: event.error.details, instanceId: event.query.instanceId }, 'Alibaba Cloud rejected the gateway\'s credentials');
+          const call = isInstancePageQuery(event.query) ? { action: event.query.action } : { instanceId: event.query.instanceId };
+          logger.error({ upstream: event.error.details, ...call }, 'Alibaba Cloud rejected the gateway\'s credentials');
         }
       },
       onCircuitChange: (state) => {
@@ -145,6 +184,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         logger.warn({ circuit: state }, `upstream circuit ${state}`);
       },
       onMalformedAnswer: answerReporter.malformed,
+      onMalformedInstancePage: (event) =>
+        logger.warn(
+          { upstreamRequestId: event.upstreamRequestId, action: event.query.action, pageNumber: event.query.pageNumber, problem: event.problem, offending: event.offending },
+          'malformed upstream ListInstances page rejected; the instance listing was not cached',
+        ),
       onAnswerAnomalies: answerReporter.anomalies,
     });
   }
@@ -213,23 +257,54 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         : undefined,
     cacheEnabled: config.cache.enabled,
     leaseMs: config.cache.leaseMs,
+    refreshAheadFraction: config.cache.openRefreshFraction,
+    onBackgroundRefresh: (outcome) => metrics.recordBackgroundRefresh(outcome),
   });
   metrics.observeUpstreamScheduler(pipeline.scheduler);
   const zoneFor = (instanceId: string) => config.instanceTimeZones[instanceId] ?? config.timeZone;
+  const instanceDirectory = new CachedInstanceDirectory(overrides.directory ?? directoryOf(source), { ttlMs: config.cache.instanceDirectoryTtlMs });
+  // The archive (docs/archive.md): every replica runs it, the one holding the lock archives.
+  const archive = createArchive({
+    config,
+    source,
+    scheduler: pipeline.scheduler,
+    memory,
+    redis,
+    redisStore,
+    keyPrefix: overrides.redisKeyPrefix,
+    directory: instanceDirectory,
+    now,
+    logger,
+    events: config.archive.instances ? createArchiveMetrics(metrics.registry, now) : undefined,
+  });
+  // Any replica answers `CallCenterInstance.archive` from the shared progress, archiving or not.
+  const archiveProgress = archive?.state ?? (redis && redisStore ? new RedisArchiveState({ redis, buckets: redisStore, keyPrefix: overrides.redisKeyPrefix }) : undefined);
+  const archiveStatus = archiveProgress && { status: (instanceId: string) => readArchiveStatus(archiveProgress, instanceId, zoneFor(instanceId)) };
 
   const app = express();
   app.disable('x-powered-by');
   // req.query as Apollo reads a URL (URLSearchParams, every parameter, strings only): Express's
   // default parser stops at 1,000 parameters and makes arrays of repeated ones (./graphqlParams).
   app.set('query parser', parseUrlQuery);
-  app.use(requestLogging({ logger }));
-  const httpServer = http.createServer(app);
+  const logRequests = requestLogging({ logger });
+  app.use(logRequests);
+  // Cached answers are served before Express when they can be (./leanCachedAnswers), set below.
+  let serveLean: ReturnType<typeof leanCachedAnswers> | undefined;
+  const httpServer = http.createServer((req, res) => (serveLean ? serveLean(req, res, app) : app(req, res)));
   const authenticator = createAuthenticator(config.auth);
   const rateLimiter =
     config.rateLimit.perSecond > 0 ? createRateLimiter({ ...config.rateLimit, redis, keyPrefix: `rl:${overrides.redisKeyPrefix ?? 'ccc:'}` }) : undefined;
   const responseCache =
-    config.cache.enabled && config.cache.responseCacheMaxBytes > 0 ? new ResponseCache(config.cache.responseCacheMaxBytes) : undefined;
+    config.cache.enabled && config.cache.responseCacheMaxBytes > 0 ? new ResponseCache(config.cache.responseCacheMaxBytes, now) : undefined;
   const schema = await buildGatewaySchema();
+  // Answers holding open buckets, keyed by the resolved plan (./answerKeys): each report field is
+  // planned by the same code execution uses, for the caller's permissions, at the lookup's instant.
+  const openAnswerKeys = responseCache
+    ? new OpenAnswerKeys(schema, (principal, at) => {
+        const planner = new InstanceReports(PLANNING_ONLY, { zoneFor, ...config.limits }, at, (instanceId) => principal.canRead(instanceId));
+        return (request) => readPlanFingerprint(planner.planBounds(request), request.interval);
+      })
+    : undefined;
   // APQ registrations: Redis when configured (shared by replicas), this process otherwise. The
   // safelist mode registers only listed texts, under a prefix of its own: an `apq` deployment's
   // registrations of arbitrary texts must never count as listed.
@@ -243,8 +318,76 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
           logger,
         });
   const formatError = createErrorFormatter(logger, { hideSchemaDetails: config.env === 'production' });
-  const apollo = new ApolloServer<GatewayContext>({
+  // One operation's context: HTTP operations (below) and WebSocket subscriptions (./subscriptions).
+  const operationContext = (principal: Principal, callerKey: string, requestId: string): GatewayContext => {
+    const trace = new PipelineTrace();
+    const reports = new InstanceReports(
+      pipeline.createLoader(trace, callerKey),
+      { zoneFor, ...config.limits },
+      now(),
+      (instanceId) => principal.canRead(instanceId),
+      trace,
+    );
+    const instances = new InstanceCatalog(instanceDirectory, {
+      canRead: (instanceId) => principal.canRead(instanceId),
+      // A listing is a snapshot that changes (a name, a status): an answer holding one is
+      // never final (no immutable Cache-Control, not in the response cache); it is fresh until
+      // the listing expires. The trace is on the report clock, the listing on the wall clock.
+      onListingServed: (listing) => {
+        trace.openSnapshotExpiresAt = Math.min(trace.openSnapshotExpiresAt, now() + Math.max(0, listing.expiresAt - Date.now()));
+      },
+    });
+    return { reports, instances, archive: archiveStatus, trace, requestId, principal };
+  };
+  // Live report subscriptions over graphql-ws on /graphql (docs/subscriptions.md).
+  const live = createLiveHub({
+    pipeline,
+    redis,
+    keyPrefix: overrides.redisKeyPrefix ?? 'ccc:',
+    now,
+    settleDelayMs: config.cache.settleDelayMs,
+    pollIntervalMs: overrides.livePollIntervalMs ?? config.cache.openTtlMs,
+    queueMax: config.subscriptions.queueMax,
+    settings: { zoneFor, ...config.limits },
+    metrics,
+    logger,
+  });
+  const subscriptions = serveSubscriptions({
+    httpServer,
+    path: '/graphql',
     schema,
+    authenticator,
+    authOff: config.auth.mode === 'off',
+    rateLimiter,
+    hub: live.hub,
+    metrics: live.metrics,
+    createContext: operationContext,
+    documentLimits: config.operationLimits,
+    maxDocumentBytes: config.operationLimits.maxDocumentBytes,
+    maxCost: config.operationLimits.maxCost,
+    maxSubscriptionsPerCaller: config.subscriptions.maxPerCaller,
+    queueMax: config.subscriptions.queueMax,
+    keepAliveMs: config.subscriptions.keepAliveMs,
+    formatError,
+    allowedOrigin: originMatcher(config.cors.origins),
+    safelist,
+    logger,
+  });
+  // GRAPHQL_EXECUTOR=planned: report operations run from a per-operation plan where that is
+  // exactly graphql-js's answer (./reportExecution); Apollo's pipeline around execution is the same.
+  const executor =
+    config.graphqlExecutor === 'planned'
+      ? new PlannedExecutor(schema, {
+          openBuckets: {
+            read: (context) => (context as GatewayContext).trace?.openBuckets,
+            restore: (context, value) => {
+              (context as GatewayContext).trace.openBuckets = value;
+            },
+          },
+        })
+      : undefined;
+  const apollo = new ApolloServer<GatewayContext>({
+    ...(executor ? { gateway: plannedExecutionGateway(schema, executor) } : { schema }),
     persistedQueries: apqCache ? { cache: apqCache, ttl: config.persistedQueries.ttlSeconds } : false,
     formatError,
     // Validation messages without "Did you mean" in production (the formatter also covers variables).
@@ -260,6 +403,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       // Apollo's landing pages load from CDNs; the explorer (./explorer) is served locally instead.
       ApolloServerPluginLandingPageDisabled(),
       // In-flight operations get SHUTDOWN_GRACE_MS; idle keep-alive connections close at once.
+      // Subscriptions end and their sockets close (1001) first: clients reconnect to another replica.
+      subscriptions.plugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
       // Per-field cache hints would hook every field; Cache-Control comes from the trace instead
       // (httpCachingPlugin), once per operation.
@@ -270,11 +415,12 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       ApolloServerPluginInlineTrace({ includeErrors: { transform: (err) => err } }),
       debugExtensionsPlugin({ allowEveryone: config.explorer }),
       operationMetricsPlugin<GatewayContext>(metrics, { cacheEnabled: config.cache.enabled }),
-      ...(responseCache ? [responseCachePlugin<GatewayContext>(responseCache)] : []),
+      ...(responseCache ? [responseCachePlugin<GatewayContext>(responseCache, openAnswerKeys && { keys: openAnswerKeys, now, openTtlMs: config.cache.openTtlMs })] : []),
       operationCostPlugin<GatewayContext>({
         maxCost: config.operationLimits.maxCost,
         fieldCost: (ctx) => (_parentType, fieldName, args, parentArgs) => reportFieldCost(ctx.reports, fieldName, args, parentArgs),
         representationClass: (ctx) => (representation) => representationPriceClass(ctx.reports, representation),
+        entityLists: (ctx) => listedInstancesForCost(ctx.instances),
       }),
     ],
     // Depth, aliases, directives and field merging are bounded before Apollo (rejectCostlyDocuments);
@@ -306,51 +452,71 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   app.get('/metrics', metrics.metricsHandler());
   // Before everything else on the endpoint: CORS (preflights are answered here), when origins are allowed.
   const cors = corsForEndpoint(config.cors);
+  const gateOptions: CallerGateOptions = { authenticator, rateLimiter, authOff: config.auth.mode === 'off', logger, onRateLimited: () => metrics.recordRateLimited() };
   if (cors) app.use('/graphql', cors);
   // Before Apollo: the explorer (EXPLORER_UI) on a browser GET of the endpoint, /graphiql, /playground, their assets.
   if (config.explorer) app.use(createExplorerRouter({ now, zoneFor, ui: config.explorerUi, endpointPath: '/graphql', warn: (msg) => logger.warn({}, msg) }));
+  // Refused requests per caller (./limits/rejectionBudget.ts); the document limits look at it again
+  // for a large document that waited behind the same caller's previous one.
+  const refusedBudget =
+    config.operationLimits.rejectedRequestsPerMinute > 0
+      ? rejectionBudget({ perMinute: config.operationLimits.rejectedRequestsPerMinute, onRefused: () => metrics.recordRateLimited() })
+      : undefined;
   app.use(
     '/graphql',
     // Cache-Control no-store until an answer says otherwise, Vary; GET: strong ETags and 304s (./httpCaching).
     graphqlResponseHeaders({ authOn: config.auth.mode !== 'off' }),
     strongEtagsForGet(),
-    express.json({ limit: '256kb' }),
+    express.json({ limit: `${MAX_BODY_BYTES}b` }),
+    leanBodyErrors(), // a body the lean path read and could not parse: body-parser's error
     // A GraphQL parameter twice in a GET URL: 400, before any step reads the parameters.
     refuseRepeatedGraphqlParams(),
     rejectDeeplyNestedInput(),
     rejectOversizedDocuments(config.operationLimits.maxDocumentBytes),
-    callerGate({ authenticator, rateLimiter, authOff: config.auth.mode === 'off', logger, onRateLimited: () => metrics.recordRateLimited() }),
-    ...(config.operationLimits.rejectedRequestsPerMinute > 0
-      ? [refuseCallersOverRejectionBudget({ perMinute: config.operationLimits.rejectedRequestsPerMinute, onRefused: () => metrics.recordRateLimited() })]
-      : []),
+    callerGate(gateOptions),
+    ...(refusedBudget ? [refusedBudget.middleware] : []),
     // Hashes and ids become their text here (safelist: refused unless listed), so the response
     // cache and the document limits see the text.
     ...(apqCache ? [persistedQueryRequests({ safelist, registered: apqCache })] : []),
     ...(responseCache
       ? [
-          serveCachedResponses(responseCache, principalOf, async (res) => {
-            metrics.recordOperation('cached', 'ok');
-            await registerAnsweredPersistedQuery(res); // Apollo, which would have registered it, is skipped
-          }),
+          serveCachedResponses(
+            responseCache,
+            principalOf,
+            async (res) => {
+              metrics.recordOperation('cached', 'ok');
+              await registerAnsweredPersistedQuery(res); // Apollo, which would have registered it, is skipped
+            },
+            openAnswerKeys && { keys: openAnswerKeys, now, onLookup: (outcome) => metrics.recordOpenAnswerLookup(outcome) },
+          ),
         ]
       : []),
-    rejectCostlyDocuments(schema, config.operationLimits, formatError),
+    rejectCostlyDocuments(schema, config.operationLimits, formatError, refusedBudget?.admit),
     expressMiddleware(apollo, {
       context: async ({ res }) => {
-        const requestId = requestIdOf(res);
-        const principal = principalOf(res);
-        const trace = new PipelineTrace();
-        const reports = new InstanceReports(
-          pipeline.createLoader(trace, callerKeyOf(res)),
-          { zoneFor, ...config.limits },
-          now(),
-          (instanceId) => principal.canRead(instanceId),
-          trace,
-        );
-        return { reports, trace, requestId, principal, responseCacheKey: res.locals.responseCacheKey as string | undefined };
+        const context = operationContext(principalOf(res), callerKeyOf(res), requestIdOf(res));
+        return {
+          ...context,
+          responseCacheKey: res.locals.responseCacheKey as string | undefined,
+          cacheRequest: responseCacheRequestOf(res, context.reports.now),
+        };
       },
     }),
   );
+  if (responseCache) {
+    serveLean = leanCachedAnswers({
+      endpointPath: '/graphql',
+      maxBodyBytes: MAX_BODY_BYTES,
+      cache: responseCache,
+      openAnswers: openAnswerKeys && { keys: openAnswerKeys, now, onLookup: (outcome) => metrics.recordOpenAnswerLookup(outcome) },
+      admit: (authorization, clientAddress) => admitCaller(gateOptions, authorization, clientAddress),
+      overRefusalBudget: refusedBudget?.overBudget,
+      logRequest: logRequests,
+      onHit: () => metrics.recordOperation('cached', 'ok'),
+      vary: config.auth.mode !== 'off' ? 'Accept, Authorization' : 'Accept',
+      cors,
+    });
+  }
   // Unknown paths, malformed bodies (body-parser's errors) and anything unexpected: JSON, never Express's HTML page.
   app.use(jsonNotFound('/graphql'));
   app.use(jsonErrorHandler(logger));
@@ -360,6 +526,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${address.port}/graphql`;
   logger.info({ url, upstream: config.upstreamMode }, 'ccc-report-gateway ready');
+  archive?.service.start();
 
   return {
     url,
@@ -368,10 +535,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     metrics,
     redisStore,
     emulator,
+    instanceDirectory,
+    archive,
     logger,
+    live: { hub: live.hub, server: subscriptions },
     close() {
       closing ??= (async () => {
         await apollo.stop(); // stops accepting, drains in-flight requests, closes the HTTP server
+        await live.coordination.close();
+        await archive?.service.stop(); // releases the lock: another replica takes over at once
         evictionPolicy?.stop();
         await emulator?.stop();
         if (source instanceof CccClient) source.shutdown(); // the breaker's rolling-window timer
@@ -403,6 +575,15 @@ function credentialSourcesReport(reason: string, env: NodeJS.ProcessEnv = proces
       ? configured.map((s) => `${s.what} (${s.variable})`)
       : ['none set: default chain (~/.aliyun/config.json, ~/.alibabacloud/credentials)'],
     failingSources: configured.filter((s) => s.blamedBy(reason, env[s.variable]!)).map((s) => `${s.what} (${s.variable})`),
+  };
+}
+
+/** The source's own listing when it has one (CccClient); otherwise every listing fails, saying why. */
+function directoryOf(source: ReportSource): InstanceDirectory {
+  const candidate = source as Partial<InstanceDirectory>;
+  if (typeof candidate.listInstances === 'function') return candidate as InstanceDirectory;
+  return {
+    listInstances: () => Promise.reject(new GatewayError('UPSTREAM_UNAVAILABLE', 'No instance directory is configured for this report source')),
   };
 }
 

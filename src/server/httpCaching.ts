@@ -12,6 +12,9 @@
  *  - report buckets read, every one closed (final, never changes): `max-age=31536000, immutable`
  *  - any open bucket: `max-age` = whole seconds until the earliest open snapshot read is
  *    refetched (its CACHE_OPEN_TTL_MS ends or its bucket closes), floored, at least 0
+ *  - fields from the instance listing (`name`, `status`, ...: ListInstances, cached for
+ *    INSTANCE_DIRECTORY_TTL_MS) count as an open snapshot that expires with the listing: never
+ *    `immutable`, so never in the response cache either
  *  - no report bucket at all (introspection, `_service`, `callCenterInstance { id }`): `no-cache`:
  *    such answers follow the deployed schema, not data, and change with a deploy without notice,
  *    so caches may keep them but must revalidate (a GET revalidation is a 304, see below)

@@ -3,15 +3,18 @@
  *
  * It owns signing (V3 ACS3-HMAC-SHA256 via @alicloud/openapi-core and the standard credential
  * chain of @alicloud/credentials), the endpoint, timeouts, retries and parsing, so resolvers and
- * the report pipeline only see `ReportQuery` in and normalized `ReportBucket`s out.
+ * the report pipeline only see `ReportQuery` in and normalized `ReportBucket`s out, and the
+ * instance directory `InstanceInfo`s (ListInstances, every page).
  */
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CircuitBreaker from 'opossum';
 import { GatewayError } from '../reports/errors';
+import type { InstanceDirectory, InstanceInfo } from '../reports/InstanceDirectory';
 import type { ReportAnswer, ReportCallFeedback, ReportQuery, ReportSource } from '../reports/ReportSource';
 import { findRollupAnomalies, type AnomalyFinding } from '../reports/rollupAnomalies';
+import { normalizeInstancePage, type InstancePage } from './normalizeInstanceList';
 import { MalformedUpstreamAnswer, normalizeReportBody } from './normalizeReport';
 import { isRetryable, toGatewayError } from './upstreamErrors';
 
@@ -32,13 +35,15 @@ export interface CccClientOptions {
   /** Circuit breaker: opens when this share of attempts fail in the rolling window... */
   breaker?: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingWindowMs: number };
   /** Observes every attempt (metrics, logs); never sees credentials. */
-  onAttempt?: (event: { query: ReportQuery; attempt: number; durationMs: number; error?: GatewayError }) => void;
+  onAttempt?: (event: { query: UpstreamCall; attempt: number; durationMs: number; error?: GatewayError }) => void;
   onCircuitChange?: (state: CircuitState) => void;
   /**
    * An answer rejected by validation (nothing from it is stored): called once per answer, with
    * the offending part (truncated) that the caller's error does not carry. For the operator's log.
    */
   onMalformedAnswer?: (event: MalformedAnswerEvent) => void;
+  /** A `ListInstances` page rejected by validation (nothing from the listing is cached). For the operator's log. */
+  onMalformedInstancePage?: (event: MalformedInstancePageEvent) => void;
   /** A well-formed answer that breaks a roll-up assumption (`src/reports/rollupAnomalies.ts`); it is still served. */
   onAnswerAnomalies?: (event: AnswerAnomaliesEvent) => void;
 }
@@ -51,6 +56,33 @@ export interface MalformedAnswerEvent {
   /** The offending part, JSON, at most 500 characters. */
   offending: string;
 }
+
+/** One `ListInstances` page asked for (PageSize is always the maximum, 100). */
+export interface InstancePageQuery {
+  action: 'ListInstances';
+  pageNumber: number;
+  pageSize: number;
+}
+
+/** What one upstream call asks: a report range, or a page of the instance list. */
+export type UpstreamCall = ReportQuery | InstancePageQuery;
+
+export const isInstancePageQuery = (call: UpstreamCall): call is InstancePageQuery => 'action' in call && call.action === 'ListInstances';
+
+export interface MalformedInstancePageEvent {
+  query: InstancePageQuery;
+  upstreamRequestId?: string;
+  problem: string;
+  offending: string;
+}
+
+/** Upstream's largest `PageSize` for ListInstances (1..100). */
+export const INSTANCE_PAGE_SIZE = 100;
+/**
+ * Most pages one listing reads (100,000 instances): a guard against an upstream whose TotalCount
+ * keeps growing or whose pages never end, not a limit any account reaches.
+ */
+const MAX_INSTANCE_PAGES = 1_000;
 
 export interface AnswerAnomaliesEvent {
   query: ReportQuery;
@@ -78,8 +110,8 @@ type Params = InstanceType<typeof Params>;
 
 export type CircuitState = 'closed' | 'half-open' | 'open';
 
-const PARAMS = new Params({
-  action: 'ListIntervalInstanceReport',
+/** Every CCC action is called alike: RPC style, POST, parameters in the query. */
+const RPC_CALL = {
   version: '2020-07-01',
   protocol: 'HTTPS',
   pathname: '/',
@@ -88,18 +120,24 @@ const PARAMS = new Params({
   style: 'RPC',
   reqBodyType: 'formData',
   bodyType: 'json',
-});
+};
 
 const UPSTREAM_INTERVAL = { HOURLY: 'Hourly', DAILY: 'Daily' } as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class CccClient implements ReportSource {
+/** One attempt of a call, given the time it may take. */
+type Attempt<T> = (timeoutMs: number) => Promise<T>;
+
+export class CccClient implements ReportSource, InstanceDirectory {
   private readonly api: OpenApi;
   private readonly credential: Credential;
   private readonly runtime: $dara.RuntimeOptions;
+  /** ListIntervalInstanceReport */
   private readonly params: Params;
-  private readonly breaker: CircuitBreaker<[ReportQuery, number], ReportAnswer>;
+  private readonly listInstancesParams: Params;
+  /** One breaker for every action: an outage is upstream's, whichever action saw it. */
+  private readonly breaker: CircuitBreaker<[Attempt<unknown>, number], unknown>;
 
   constructor(private readonly options: CccClientOptions) {
     const credential = (this.credential = options.accessKey
@@ -117,13 +155,14 @@ export class CccClient implements ReportSource {
         connectTimeout: options.timeoutMs,
       }),
     );
-    this.params = new Params({ ...PARAMS, protocol: options.protocol.toUpperCase() });
+    this.params = new Params({ ...RPC_CALL, action: 'ListIntervalInstanceReport', protocol: options.protocol.toUpperCase() });
+    this.listInstancesParams = new Params({ ...RPC_CALL, action: 'ListInstances', protocol: options.protocol.toUpperCase() });
     this.runtime = new $dara.RuntimeOptions({ readTimeout: options.timeoutMs, connectTimeout: options.timeoutMs });
 
     // The breaker wraps single attempts: while upstream is down, calls fail at once instead of
     // each spending its timeouts and retries, and a probe after resetTimeoutMs closes it again.
     const breaker = { ...DEFAULT_BREAKER, ...options.breaker };
-    this.breaker = new CircuitBreaker((query: ReportQuery, timeoutMs: number) => this.callOnce(query, timeoutMs), {
+    this.breaker = new CircuitBreaker((attempt: Attempt<unknown>, timeoutMs: number) => attempt(timeoutMs), {
       timeout: false, // the HTTP client has its own timeouts
       errorThresholdPercentage: breaker.errorThresholdPercentage,
       volumeThreshold: breaker.volumeThreshold,
@@ -162,12 +201,37 @@ export class CccClient implements ReportSource {
     this.breaker.shutdown();
   }
 
+  /** One report call, retried as `call` says. */
+  listIntervalInstanceReport(query: ReportQuery, feedback?: ReportCallFeedback): Promise<ReportAnswer> {
+    return this.call(query, (timeoutMs) => this.callOnce(query, timeoutMs), feedback);
+  }
+
+  /**
+   * Every instance of the account: `ListInstances` page by page (100 a page), each page a call
+   * with the same retries, deadline and circuit as a report call, each validated whole. Pages are
+   * read one after the other until `TotalCount` instances are seen or a page comes back empty
+   * (an instance released while paging shifts the later pages; ids are deduplicated). A page that
+   * fails fails the whole listing: a partial list is never returned.
+   */
+  async listInstances(): Promise<InstanceInfo[]> {
+    const byId = new Map<string, InstanceInfo>();
+    for (let pageNumber = 1; ; pageNumber++) {
+      if (pageNumber > MAX_INSTANCE_PAGES) {
+        throw new GatewayError('UPSTREAM_ERROR', `The call center service's instance list did not end after ${MAX_INSTANCE_PAGES} pages; nothing from it was kept`);
+      }
+      const query: InstancePageQuery = { action: 'ListInstances', pageNumber, pageSize: INSTANCE_PAGE_SIZE };
+      const page = await this.call(query, (timeoutMs) => this.listInstancesPageOnce(query, timeoutMs));
+      for (const instance of page.instances) if (!byId.has(instance.id)) byId.set(instance.id, instance);
+      if (page.instances.length === 0 || pageNumber * INSTANCE_PAGE_SIZE >= page.totalCount) return [...byId.values()];
+    }
+  }
+
   /**
    * One call, retried with backoff: an outage up to `maxAttempts` attempts, throttling as long as
    * the deadline leaves room for another attempt (throttling is not an outage: waiting it out is
    * the cure). `feedback` hears of every throttled attempt, so the caller can slow down too.
    */
-  async listIntervalInstanceReport(query: ReportQuery, feedback?: ReportCallFeedback): Promise<ReportAnswer> {
+  private async call<T>(query: UpstreamCall, attemptOnce: Attempt<T>, feedback?: ReportCallFeedback): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 3;
     const deadline = performance.now() + (this.options.deadlineMs ?? this.options.timeoutMs * maxAttempts);
     let throttledAttempts = 0;
@@ -175,7 +239,7 @@ export class CccClient implements ReportSource {
       const started = performance.now();
       try {
         const remaining = Math.max(1, Math.min(this.options.timeoutMs, deadline - started));
-        const answer = await this.breaker.fire(query, remaining);
+        const answer = (await this.breaker.fire(attemptOnce, remaining)) as T;
         this.options.onAttempt?.({ query, attempt, durationMs: performance.now() - started });
         return answer;
       } catch (raw) {
@@ -208,6 +272,23 @@ export class CccClient implements ReportSource {
     return Math.random() * Math.min(MAX_RETRY_DELAY_MS, base * 2 ** Math.min(attempt - 1, 30));
   }
 
+  private runtimeFor(timeoutMs: number): $dara.RuntimeOptions {
+    return timeoutMs >= this.options.timeoutMs ? this.runtime : new $dara.RuntimeOptions({ readTimeout: timeoutMs, connectTimeout: timeoutMs });
+  }
+
+  private async listInstancesPageOnce(query: InstancePageQuery, timeoutMs: number): Promise<InstancePage> {
+    const request = new OpenApiRequest({ query: { PageNumber: String(query.pageNumber), PageSize: String(query.pageSize) } });
+    const response = await this.api.callApi(this.listInstancesParams, request, this.runtimeFor(timeoutMs));
+    try {
+      return normalizeInstancePage(response?.body, query.pageNumber);
+    } catch (error) {
+      if (error instanceof MalformedUpstreamAnswer) {
+        this.options.onMalformedInstancePage?.({ query, upstreamRequestId: error.details.upstreamRequestId as string | undefined, problem: error.problem, offending: error.offending });
+      }
+      throw error;
+    }
+  }
+
   private async callOnce(query: ReportQuery, timeoutMs: number): Promise<ReportAnswer> {
     const request = new OpenApiRequest({
       query: {
@@ -217,9 +298,7 @@ export class CccClient implements ReportSource {
         Interval: UPSTREAM_INTERVAL[query.interval],
       },
     });
-    const runtime =
-      timeoutMs >= this.options.timeoutMs ? this.runtime : new $dara.RuntimeOptions({ readTimeout: timeoutMs, connectTimeout: timeoutMs });
-    const response = await this.api.callApi(this.params, request, runtime);
+    const response = await this.api.callApi(this.params, request, this.runtimeFor(timeoutMs));
     // The whole answer is validated before anything from it can be stored or served.
     let answer: ReportAnswer;
     try {

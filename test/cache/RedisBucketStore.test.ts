@@ -2,7 +2,8 @@
  * RedisBucketStore against a real, throwaway redis-server (never the shared one on 6379).
  */
 import Redis, { type Cluster } from 'ioredis';
-import { bucketKey, RedisBucketStore, type CacheLogger } from '../../src/cache/RedisBucketStore';
+import { bucketKey, legacyBucketKey, RedisBucketStore, type CacheLogger } from '../../src/cache/RedisBucketStore';
+import { encodeBucket } from '../../src/cache/bucketCodec';
 import { createRedisConnection } from '../../src/cache/redisConnection';
 import type { BucketRef, BucketWrite } from '../../src/reports/BucketStore';
 import type { BucketSeries } from '../../src/reports/buckets';
@@ -117,11 +118,13 @@ describe('RedisBucketStore', () => {
     if (server && !server.external) await server.stop();
   });
 
-  it('lays keys out as <prefix>v1:{instance}:<H|D>:<zone>:<statsTime>', () => {
-    expect(bucketKey('ccc:', hourly('ccc-test'), 1620291600000)).toBe('ccc:v1:{ccc-test}:H:UTC:1620291600000');
-    expect(bucketKey('ccc:', daily('ccc-test'), 1620230400000)).toBe('ccc:v1:{ccc-test}:D:Asia/Shanghai:1620230400000');
+  it('lays keys out as <prefix>b:{instance}:<H|D>:<zone>:<statsTime>, without the encoding version', () => {
+    expect(bucketKey('ccc:', hourly('ccc-test'), 1620291600000)).toBe('ccc:b:{ccc-test}:H:UTC:1620291600000');
+    expect(bucketKey('ccc:', daily('ccc-test'), 1620230400000)).toBe('ccc:b:{ccc-test}:D:Asia/Shanghai:1620230400000');
     // Braces and colons in an id cannot move the hash tag or make two series share a key.
-    expect(bucketKey('ccc:', hourly('a}b:c'), 0)).toBe('ccc:v1:{a%7Db%3Ac}:H:UTC:0');
+    expect(bucketKey('ccc:', hourly('a}b:c'), 0)).toBe('ccc:b:{a%7Db%3Ac}:H:UTC:0');
+    // Where version 1 kept them: what a miss also reads until `npm run migrate` has moved them.
+    expect(legacyBucketKey('ccc:', hourly('a}b:c'), 0)).toBe('ccc:v1:{a%7Db%3Ac}:H:UTC:0');
   });
 
   it('reads back what it wrote: final and open, with data and without traffic, in ref order', async () => {
@@ -197,6 +200,8 @@ describe('RedisBucketStore', () => {
   itOwnServer('splits a long read into MGETs of 1,000 keys, still in one pipeline', async () => {
     const refs = Array.from({ length: 2_500 }, (_, h) => ({ series: hourly('ccc-long'), statsTime: T0 + h * HOUR }));
     await store.setMany(refs.slice(0, 10).map((ref) => ({ ...ref, value: { data: null, final: true } })));
+    // Misses here: without the look at legacy keys (its own test below), one read is one pipeline.
+    store = new RedisBucketStore({ redis, logger, keyPrefix, readLegacyKeys: false });
     const pipeline = jest.spyOn(redis, 'pipeline');
     const before = await commandCalls(admin);
     const answers = await store.getMany(refs);
@@ -208,6 +213,30 @@ describe('RedisBucketStore', () => {
     expect((after.get('mget') ?? 0) - (before.get('mget') ?? 0)).toBe(3);
     expect(answers.filter((answer) => answer !== undefined)).toHaveLength(10);
     expect(answers.slice(0, 10).every((answer) => answer?.data === null)).toBe(true);
+  });
+
+  itOwnServer('reads a bucket still under its version-1 key on a miss, and only on a miss (warm reads: one round trip)', async () => {
+    const series = hourly('ccc-legacy');
+    const refs = [0, 1, 2].map((h) => ({ series, statsTime: T0 + h * HOUR }));
+    // Hour 0 where a gateway before this layout wrote it, hour 1 where this one writes, hour 2 nowhere.
+    const old = busyHour(refs[0].statsTime, 11);
+    await admin.set(legacyBucketKey(keyPrefix, series, refs[0].statsTime), `F${encodeBucket(old)}`);
+    await store.setMany([{ ...refs[1], value: { data: busyHour(refs[1].statsTime, 12), final: true } }]);
+
+    const pipeline = jest.spyOn(redis, 'pipeline');
+    const answers = await store.getMany(refs);
+    const coldPipelines = pipeline.mock.calls.length;
+    pipeline.mockClear();
+    const warm = await store.getMany([refs[1]]);
+    const warmPipelines = pipeline.mock.calls.length;
+    pipeline.mockRestore();
+
+    expect(answers[0]).toEqual({ final: true, data: old });
+    expect(answers[1]?.final).toBe(true);
+    expect(answers[2]).toBeUndefined();
+    expect(coldPipelines).toBe(2); // the read, then the legacy keys of the two misses
+    expect(warm[0]?.final).toBe(true);
+    expect(warmPipelines).toBe(1);
   });
 
   it('writes all buckets of a batch in one pipeline', async () => {

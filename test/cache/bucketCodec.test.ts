@@ -186,9 +186,10 @@ describe('bucketCodec', () => {
     expect(() => decodeBucket(text, STATS_TIME)).toThrow(BucketDecodeError);
   });
 
-  it('encodes the catalog order it was written for (changing it needs a new CODEC_VERSION)', () => {
-    // Values are stored by position. If this fails, the catalog changed: bump CODEC_VERSION in
-    // src/cache/bucketCodec.ts (old cache entries then become unreachable), then update the hash.
+  it('encodes the catalog order it was written for (changing it needs a new encoding version)', () => {
+    // Values are stored by position. If this fails, the catalog changed: freeze the new order as a
+    // new layout and version in src/cache/bucketCodec.ts, version 1 staying readable (see
+    // test/cache/encodingVersions.test.ts), then update the version and hash here.
     const layout = SLOTS.map(({ group, metric }) => `${group}.${metric.upstreamName}:${metric.kind}`).join(',');
     expect(SLOTS).toHaveLength(82);
     expect({ version: CODEC_VERSION, layout: createHash('sha256').update(layout).digest('hex').slice(0, 16) }).toEqual({

@@ -99,7 +99,7 @@ describe('Redis out of memory (noeviction) on writes', () => {
     const gateway = await start(logger);
     const cachedBefore = await report(gateway, range(0));
     expect(cachedBefore.errors).toBeUndefined();
-    expect(await admin.keys(`${prefix}v*`)).not.toHaveLength(0);
+    expect(await admin.keys(`${prefix}b:*`)).not.toHaveLength(0);
 
     await fillRedis();
 

@@ -30,11 +30,13 @@ const PARAMS = new $OpenApiUtil.Params({
 
 let clock = NOW;
 let emulator: CccEmulator;
+let emulatorUrl: string;
 let client: OpenApi;
 
 beforeAll(async () => {
   emulator = new CccEmulator({ now: () => clock });
   const { url } = await emulator.start();
+  emulatorUrl = url;
   client = new OpenApi(
     new $OpenApiUtil.Config({
       accessKeyId: DEFAULT_ACCESS_KEY_ID,
@@ -52,7 +54,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   clock = NOW;
-  emulator.options = { ...emulator.options, timeZone: 'Asia/Shanghai', numbersAsStrings: false, averageRounding: 'none' };
+  emulator.options = { ...emulator.options, timeZone: 'Asia/Shanghai', numbersAsStrings: false, averageRounding: 'none', openHourExtraCalls: 0 };
 });
 
 async function report(query: Record<string, string | number>): Promise<{ body: any; data: WireBucket[] }> {
@@ -189,5 +191,51 @@ describe('numbersAsStrings', () => {
 
     const parsed = JSON.parse(JSON.stringify(asStrings.data), (_key, value) => (typeof value === 'string' ? Number(value) : value));
     expect(parsed).toEqual(asNumbers.data);
+  });
+});
+
+describe('openHourExtraCalls (changing the open hour on demand, for freshness benchmarks)', () => {
+  const setExtraCalls = async (value: unknown) => {
+    const res = await fetch(`${emulatorUrl}/__emulator/options`, { method: 'POST', body: JSON.stringify({ openHourExtraCalls: value }) });
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('adds IVR-completed calls to the hour containing now, and to its Daily bucket, only', async () => {
+    const currentHour = Math.floor(NOW / HOUR_MS) * HOUR_MS;
+    const hourly = { InstanceId: 'ccc-test', Interval: 'Hourly', StartTime: NOW - 2 * HOUR_MS, EndTime: NOW };
+    const daily = { InstanceId: 'ccc-test', Interval: 'Daily', StartTime: TODAY - DAY_MS, EndTime: NOW };
+    const [hourlyBefore, dailyBefore] = [await report(hourly), await report(daily)];
+
+    const patched = await setExtraCalls(1000);
+    expect(patched).toEqual({ status: 200, body: expect.objectContaining({ openHourExtraCalls: 1000 }) });
+    const [hourlyAfter, dailyAfter] = [await report(hourly), await report(daily)];
+
+    expect(times(hourlyAfter.data)).toEqual(times(hourlyBefore.data));
+    expect(hourlyAfter.data.at(-1)!.StatsTime).toBe(currentHour);
+    expect(hourlyAfter.data.slice(0, -1)).toEqual(hourlyBefore.data.slice(0, -1));
+    const [open, openBefore] = [hourlyAfter.data.at(-1)!, hourlyBefore.data.at(-1)!];
+    expect(open.Inbound.CallsOffered).toBe((openBefore.Inbound.CallsOffered as number) + 1000);
+    // Completed in the IVR: offered, never queued nor handled.
+    expect(open.Inbound.CallsHandled).toBe(openBefore.Inbound.CallsHandled);
+    expect(open.Inbound.CallsQueued).toBe(openBefore.Inbound.CallsQueued);
+
+    // Yesterday is untouched; today's Daily bucket holds the open hour, so it grows by as much.
+    expect(dailyAfter.data[0]).toEqual(dailyBefore.data[0]);
+    expect(dailyAfter.data[1].Inbound.CallsOffered).toBe((dailyBefore.data[1].Inbound.CallsOffered as number) + 1000);
+
+    // Once the hour has closed, the extra calls belong to no answered bucket of that hour.
+    clock = currentHour + HOUR_MS + 60_000;
+    const later = await report(hourly);
+    expect(later.data.find((b) => b.StatsTime === currentHour)!.Inbound.CallsOffered).toBeLessThan(open.Inbound.CallsOffered as number);
+  });
+
+  it('rejects a value that is not an integer >= 0 and keeps the previous one', async () => {
+    await setExtraCalls(5);
+    for (const bad of [-1, 1.5, 'ten', null]) {
+      const answer = await setExtraCalls(bad);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatch(/openHourExtraCalls must be an integer >= 0/);
+    }
+    expect(emulator.options.openHourExtraCalls).toBe(5);
   });
 });

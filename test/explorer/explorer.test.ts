@@ -88,4 +88,20 @@ describe('explorer in headless Chromium', () => {
     expect(await variables.textContent()).toMatch(/"startTime":\s*"\d{4}-\d{2}-\d{2}T\d{2}:00:00\+08:00"/);
     expect(problems).toEqual([]);
   });
+
+  it('runs the LiveWallboard subscription over WebSocket under the page\'s CSP', async () => {
+    await page.locator('.graphiql-tab', { hasText: 'LiveWallboard' }).locator('button').first().click();
+    await page.locator('.graphiql-query-editor', { hasText: 'subscription LiveWallboard' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('button.graphiql-execute-button').click();
+    const result = page.locator('.graphiql-response');
+    await result.filter({ hasText: '"intervalReportUpdates"' }).waitFor({ timeout: WAIT_MS });
+    expect((await result.textContent()) ?? '').not.toContain('"errors"');
+    expect(gateway.live.hub.stats.subscribers).toBe(1);
+    // Stopping it completes the subscription on the gateway.
+    await page.locator('button.graphiql-execute-button').click();
+    for (const deadline = Date.now() + WAIT_MS; gateway.live.hub.stats.subscribers > 0 && Date.now() < deadline; ) await page.waitForTimeout(50);
+    expect(gateway.live.hub.stats.subscribers).toBe(0);
+    expect(externalRequests(requests)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
 });

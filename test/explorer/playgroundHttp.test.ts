@@ -70,16 +70,18 @@ describe('Playground page (explorer on, EXPLORER_UI default)', () => {
     const config = pageConfig(html);
     expect(new URL(config.endpoint, `${origin}/playground`).href).toBe(gateway.url);
     expect(config.settings).toMatchObject({ 'schema.polling.enable': false });
-    expect(config.tabs.map((t) => t.name)).toEqual(['SeedExample', 'HourlyDashboard', 'DailySummary']);
-    expect(config.tabs.map((t) => /query (\w+)/.exec(t.query)?.[1])).toEqual(['SeedExample', 'HourlyDashboard', 'DailySummary']);
+    expect(config.tabs.map((t) => t.name)).toEqual(['SeedExample', 'HourlyDashboard', 'DailySummary', 'CallCenterInstances']);
+    expect(config.tabs.map((t) => /query (\w+)/.exec(t.query)?.[1])).toEqual(['SeedExample', 'HourlyDashboard', 'DailySummary', 'CallCenterInstances']);
     expect(JSON.parse(config.tabs[0].variables)).toEqual({
       instanceId: 'ccc-test',
       startTime: '2026-05-05T00:00:00+08:00',
       endTime: '2026-05-05T23:59:59.999+08:00',
     });
-    // The same examples as GraphiQL's.
+    // The same examples as GraphiQL's, but for subscriptions (Playground speaks only the legacy
+    // subscriptions-transport-ws protocol; GraphiQL runs them over graphql-ws).
     const graphiql = pageConfig((await get(gateway.url, { accept: BROWSER_ACCEPT })).body.toString('utf8'));
-    expect(graphiql.tabs).toEqual(config.tabs);
+    expect(graphiql.tabs.filter((t) => !/^subscription /m.test(t.query))).toEqual(config.tabs);
+    expect(graphiql.tabs.map((t) => t.name)).toContain('LiveWallboard');
   });
 
   it('links the same assets and endpoint from /playground/', async () => {

@@ -58,7 +58,9 @@ describe('Cache-Control (auth off: public)', () => {
     clock = NOW + 12_345; // the same snapshot, 12.345 s older
     const later = await post(gateway.url, query);
     expect(later.response.headers.get('cache-control')).toBe('public, max-age=17'); // floor(17.655)
-    clock = NOW + 30_000; // the snapshot is refetched: a fresh 30 s
+    clock = NOW + 30_000; // TTL old: served while its refresh runs (stale-while-revalidate), fresh for 0 s
+    expect((await post(gateway.url, query)).response.headers.get('cache-control')).toBe('public, max-age=0');
+    await gateway.pipeline.refreshesSettled(); // the snapshot is refetched: a fresh 30 s
     expect((await post(gateway.url, query)).response.headers.get('cache-control')).toBe('public, max-age=30');
   });
 

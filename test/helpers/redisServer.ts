@@ -208,8 +208,9 @@ function pingOnce(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      // "-LOADING" while a dataset loads: not ready yet.
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+      // "-LOADING" while a dataset loads: not ready yet. "-NOAUTH": up, behind a password (the
+      // caller, who set it, waits for the load itself).
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH'));
     });
   });
 }

@@ -108,10 +108,11 @@ describe('ReportPipeline', () => {
     await load(pipeline, key);
     expect(source.calls).toHaveLength(1);
 
-    clock.now += TTL; // TTL passed: only the open hour again
+    clock.now += TTL; // TTL passed: only the open hour again (in the background, see the stale-while-revalidate tests)
     await load(pipeline, key);
     expect(source.calls).toHaveLength(2);
     expect(source.calls[1]).toMatchObject({ startTime: Date.UTC(2026, 10, 26, 3), endTime: Date.UTC(2026, 10, 26, 4) - 1 });
+    await pipeline.refreshesSettled();
 
     // After the hour ends plus the settle delay, it is fetched once more and kept for good.
     clock.now = Date.UTC(2026, 10, 26, 4) + SETTLE;

@@ -52,7 +52,7 @@ describe('Redis killed and restarted under continuous load', () => {
     const keys = async () => {
       client ??= new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
       if (client.status === 'wait') await client.connect();
-      return (await client.keys(`${prefix}v*`)).length;
+      return (await client.keys(`${prefix}b:*`)).length;
     };
 
     // Ranges cached before the load (in Redis and memory).

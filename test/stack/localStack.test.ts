@@ -37,7 +37,10 @@ describe('docker-compose.yml', () => {
   it('runs Redis with persistence and an eviction policy that never drops closed buckets', () => {
     const command: string[] = compose.services.redis.command;
     expect(command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(command[command.indexOf('--appendfsync') + 1]).toBe('everysec');
     expect(command[command.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+    // A memory bound, so a full Redis refuses writes instead of the host killing it (README capacity table).
+    expect(command[command.indexOf('--maxmemory') + 1]).toMatch(/^\d+(mb|gb)$/);
     expect(compose.services.redis.volumes).toEqual(expect.arrayContaining([expect.stringMatching(/:\/data$/)]));
   });
 

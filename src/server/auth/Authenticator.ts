@@ -61,6 +61,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       return createPrincipal(subject, instancesFromClaim(payload[config.instancesClaim]), {
         callerKey,
         debug: payload[DEBUG_CLAIM] === true,
+        // `exp` is required above; jose accepts it up to the clock tolerance, and so do subscriptions.
+        expiresAt: ((payload.exp as number) + config.clockToleranceSeconds) * 1000,
       });
     },
   };

@@ -19,19 +19,25 @@ export interface Principal {
   readonly callerKey?: string;
   /** The token carries `gateway_debug: true`: `x-gateway-debug` works for it even in production. */
   readonly debug: boolean;
+  /**
+   * When the token stops being accepted (its `exp` plus the clock tolerance, epoch ms); absent
+   * without authentication. Long-lived connections (subscriptions) are closed then.
+   */
+  readonly expiresAt?: number;
   canRead(instanceId: string): boolean;
 }
 
 export function createPrincipal(
   subject: string,
   instances: '*' | ReadonlySet<string>,
-  extra: { callerKey?: string; debug?: boolean } = {},
+  extra: { callerKey?: string; debug?: boolean; expiresAt?: number } = {},
 ): Principal {
   return Object.freeze({
     subject,
     instances,
     callerKey: extra.callerKey,
     debug: extra.debug ?? false,
+    expiresAt: extra.expiresAt,
     canRead: instances === '*' ? () => true : (instanceId: string) => instances.has(instanceId),
   });
 }

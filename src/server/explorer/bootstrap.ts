@@ -5,7 +5,7 @@
  *
  * It reads the page's JSON configuration (example tabs with their variables computed by the
  * server at render time) and renders GraphiQL (UMD globals `React`, `ReactDOM`, `GraphiQL`) with a
- * fetcher to the GraphQL endpoint named there.
+ * fetcher to the GraphQL endpoint named there (HTTP for queries, WebSocket for subscriptions).
  *
  * Storage: GraphiQL keeps its tabs in localStorage and, on the next visit, prefers them over
  * `defaultTabs`, so the examples would keep the dates of the first visit forever. Tabs and editor
@@ -60,7 +60,12 @@ export const BOOTSTRAP_JS = String.raw`(function () {
 
   // The endpoint relative to the page: the page is also served at /graphiql, and a proxy may
   // mount everything under a path prefix.
-  var fetcher = GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).pathname });
+  var endpoint = new URL(config.endpoint, window.location.href);
+  // Subscriptions go over WebSocket (graphql-ws, bundled in GraphiQL's build) to the same path;
+  // GraphiQL hands the headers tab to connection_init, so an Authorization header works there too.
+  // The page's CSP allows it: connect-src 'self' covers ws: and wss: of the page's own host.
+  var socketUrl = (endpoint.protocol === 'https:' ? 'wss://' : 'ws://') + endpoint.host + endpoint.pathname;
+  var fetcher = GraphiQL.createFetcher({ url: endpoint.pathname, subscriptionUrl: socketUrl });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {

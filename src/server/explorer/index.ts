@@ -16,6 +16,7 @@
  *   the URL carries the current `?v=`, ETags, and gzip.
  * Apollo's own landing page is disabled (ApolloServerPluginLandingPageDisabled) in createGateway.
  */
+import { Kind, parse } from 'graphql';
 import express, { type Request, type Response, type Router } from 'express';
 import { posix } from 'node:path';
 import { AssetStore, explorerAssets } from './assets';
@@ -92,7 +93,8 @@ export function createExplorerRouter(options: ExplorerOptions): Router {
     }
     const html =
       ui === 'playground'
-        ? renderPlaygroundPage({ title: 'ccc-report-gateway · GraphQL Playground', assetBase, endpoint, assets: playground, tabs })
+        ? // Playground speaks only the legacy subscriptions-transport-ws protocol: its tabs leave subscriptions out.
+          renderPlaygroundPage({ title: 'ccc-report-gateway · GraphQL Playground', assetBase, endpoint, assets: playground, tabs: tabs.filter((tab) => !isSubscription(tab.query)) })
         : renderExplorerPage({ title: 'ccc-report-gateway · GraphiQL', assetBase, endpoint, assets: graphiql, tabs });
     res.status(200);
     res.setHeader('content-type', 'text/html; charset=utf-8');
@@ -136,4 +138,13 @@ export function createExplorerRouter(options: ExplorerOptions): Router {
   });
 
   return router;
+}
+
+/** Whether a tab's document is a subscription (GraphiQL runs it over WebSocket; Playground cannot). */
+function isSubscription(query: string): boolean {
+  try {
+    return parse(query).definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription');
+  } catch {
+    return false;
+  }
 }

@@ -19,8 +19,9 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { nextTurn } from './turnTaking';
+import { validateInSteps } from './validationInSteps';
 import {
   GraphQLError,
   isInterfaceType,
@@ -29,9 +30,9 @@ import {
   Lexer,
   parse,
   Source,
+  specifiedRules,
   TokenKind,
   TypeInfo,
-  validate,
   ValidationContext,
   type GraphQLFormattedError,
   type ASTVisitFn,
@@ -282,7 +283,7 @@ export function documentLimitErrors(schema: GraphQLSchema, source: string, limit
   return limitErrorsOf(schema, parsed.document, rules);
 }
 
-type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+export type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
 /** A document's refusal: the status and the errors of the answer. */
 interface Refusal {
@@ -302,11 +303,27 @@ function limitRefusal(errors: GraphQLError[]): Refusal {
 }
 
 /**
- * Everything a large document costs before execution, in one pass over one parse: the limits,
- * then Apollo's parse and validate steps with the answers Apollo gives (400,
- * GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED, through the same formatError).
+ * Rule slices of graphql-js's validation for a large document, one turn each: the worst document
+ * the limits let through takes 5 to 12 ms to validate in one pass, about a quarter of that per
+ * slice (./validationInSteps.ts).
  */
-function largeDocumentRefusal(schema: GraphQLSchema, query: string, limits: DocumentLimits, rules: ValidationRule[], formatError: FormatError): Refusal | undefined {
+export const VALIDATION_STEPS = 4;
+
+/**
+ * Everything a large document costs before execution, over one parse, in turns of its own
+ * (./turnTaking.ts) so that no step holds the event loop for long: the token scan and the parse,
+ * then the limits, then Apollo's validation in slices of the rules, with the answers Apollo gives
+ * (400, GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED, through the same formatError).
+ */
+export async function largeDocumentRefusal(
+  schema: GraphQLSchema,
+  query: string,
+  limits: DocumentLimits,
+  rules: ValidationRule[],
+  formatError: FormatError,
+  /** Awaited before each step (the bench passes one that measures the steps). */
+  between: () => Promise<void> = nextTurn,
+): Promise<Refusal | undefined> {
   const asApollo = (error: GraphQLError, code: string) => {
     const wrapped = new GraphQLError(error.message, {
       nodes: error.nodes,
@@ -318,13 +335,40 @@ function largeDocumentRefusal(schema: GraphQLSchema, query: string, limits: Docu
     });
     return formatError(wrapped.toJSON(), wrapped);
   };
+  await between();
   const parsed = parseWithinLimits(query, limits, false);
   if ('limitError' in parsed) return limitRefusal([parsed.limitError]);
   if ('syntaxError' in parsed) return { status: 400, errors: [asApollo(parsed.syntaxError, 'GRAPHQL_PARSE_FAILED')] };
+  await between();
   const limitErrors = limitErrorsOf(schema, parsed.document, rules);
   if (limitErrors.length > 0) return limitRefusal(limitErrors);
-  const errors = validate(schema, parsed.document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
+  const errors = await validateInSteps(schema, parsed.document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS, steps: VALIDATION_STEPS, between });
   return errors.length > 0 ? { status: 400, errors: errors.map((e) => asApollo(e, 'GRAPHQL_VALIDATION_FAILED')) } : undefined;
+}
+
+/**
+ * A caller's large new documents are checked one at a time, in arrival order. Without this, a
+ * caller with ten connections has ten documents in their turns at once, all admitted by the
+ * refused-request budget before the first of them is refused (and charged): the budget would
+ * allow as many refusals a second as the caller has connections. Other callers' documents do not
+ * wait for this caller's.
+ */
+class CallerQueues {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** `previous` resolves when the caller's earlier documents are done; call `release` when this one is. */
+  enter(caller: string | undefined): { previous: Promise<void>; release: () => void } {
+    if (caller === undefined) return { previous: Promise.resolve(), release: () => undefined };
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.tails.get(caller) ?? Promise.resolve();
+    const tail = previous.then(() => mine);
+    this.tails.set(caller, tail);
+    void tail.then(() => {
+      if (this.tails.get(caller) === tail) this.tails.delete(caller);
+    });
+    return { previous, release };
+  }
 }
 
 /**
@@ -342,12 +386,18 @@ export function rejectCostlyDocuments(
   schema: GraphQLSchema,
   limits: DocumentLimits,
   /**
-   * Apollo's `formatError`: a large new document is parsed and validated here, in its turn, and
+   * Apollo's `formatError`: a large new document is parsed and validated here, in its turns, and
    * refused here when invalid, with the answer Apollo would give.
    */
   formatError?: FormatError,
+  /**
+   * The refused-request budget's second look (./rejectionBudget.ts): a large document that waited
+   * for the same caller's previous one is checked against the budget again before its own turns.
+   */
+  admit?: (res: Response) => Promise<boolean>,
 ): RequestHandler {
   const rules = documentLimitRules(limits);
+  const oneAtATime = new CallerQueues();
   // The verdict on up to 1,000 recent documents (of up to MAX_DOCUMENT_BYTES each): a dashboard
   // repeating its query, or an attacker repeating theirs, pays for the check once.
   const verdicts = new LRUCache<string, Refusal | 'pass'>({ max: 1_000 });
@@ -367,17 +417,26 @@ export function rejectCostlyDocuments(
       verdicts.set(query, verdict);
       return answer(verdict);
     }
-    // A large document not seen lately takes a turn of its own (./turnTaking.ts) for all of its
+    // A large document not seen lately takes turns of its own (./turnTaking.ts) for all of its
     // synchronous cost: the limits, and the parsing and validation Apollo would otherwise do later,
-    // outside the turn, where a burst of them would run back to back again. Valid: Apollo parses
-    // and validates it once more (then keeps it in its own store).
-    nextTurn().then(
-      () => {
-        const verdict = largeDocumentRefusal(schema, query, limits, rules, formatError) ?? 'pass';
+    // in one piece, where a burst of them would run back to back again. Valid: Apollo parses and
+    // validates it once more (then keeps it in its own store).
+    // One at a time per caller (see CallerQueues).
+    const caller = res.locals.callerKey as string | undefined;
+    const done = oneAtATime.enter(caller);
+    done.previous
+      .then(async () => {
+        if (admit && caller !== undefined && !(await admit(res))) return done.release();
+        const verdict = (await largeDocumentRefusal(schema, query, limits, rules, formatError)) ?? 'pass';
         verdicts.set(query, verdict);
+        // A refusal lets the next one in once it has been sent, and so charged to the budget.
+        if (verdict === 'pass') done.release();
+        else res.once('finish', done.release).once('close', done.release);
         answer(verdict);
-      },
-      (error: unknown) => next(error),
-    );
+      })
+      .catch((error: unknown) => {
+        done.release();
+        next(error);
+      });
   };
 }

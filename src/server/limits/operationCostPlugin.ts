@@ -4,7 +4,10 @@
  *
  * Cost = upstream buckets each report field reads (instances x buckets, planned exactly as
  * execution will plan them), summed over the operation. Under `_entities` the selection is priced
- * once per representation, each with its own instance (and so its own zone), and summed.
+ * once per representation, each with its own instance (and so its own zone), and summed; so is
+ * the selection under a field that lists entities (`Query.callCenterInstances`), once per entity
+ * it will return: those are listed first (`EntityLists.load`, the listing execution then reuses),
+ * and the operation is priced with them.
  * Fields whose arguments are invalid cost 0 here; execution rejects them with their own error.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -30,6 +33,16 @@ export type FieldCost = (parentType: string, fieldName: string, args: Record<str
  * cost one walk, not 5,000.
  */
 export type RepresentationClass = (representation: unknown) => string | undefined;
+
+/**
+ * Fields returning entities that are known only once listed (Query.callCenterInstances): their
+ * selection costs what it costs under `_entities` with the listed entities as representations.
+ */
+export interface EntityLists {
+  isList(parentType: string, fieldName: string): boolean;
+  /** The representations the field will return for these arguments. */
+  load(fieldName: string, args: Record<string, unknown>): Promise<readonly unknown[]>;
+}
 
 /**
  * Total cost of `_entities`: each representation at its class's price. One that cannot be priced
@@ -63,6 +76,7 @@ export function operationCostPlugin<TContext>(options: {
   fieldCost: (context: TContext) => FieldCost;
   /** Default: every representation is its own class (priced one by one). */
   representationClass?: (context: TContext) => RepresentationClass;
+  entityLists?: (context: TContext) => EntityLists;
 }): ApolloServerPlugin<TContext & object> {
   return {
     async requestDidStart() {
@@ -82,6 +96,10 @@ export function operationCostPlugin<TContext>(options: {
             let next = 0;
             classOf = () => String(next++);
           }
+          const lists = options.entityLists?.(contextValue);
+          /** Listed entities by field and arguments; a walk that meets one not yet listed asks for it. */
+          const listed = new Map<string, readonly unknown[]>();
+          const toList = new Map<string, () => Promise<readonly unknown[]>>();
 
           // Cost of one execution of a selection set. `visited`: fragments already spread into
           // this field's selection. Execution collects a fragment once per selection set however
@@ -120,6 +138,13 @@ export function operationCostPlugin<TContext>(options: {
                 if (children) sum += entitiesCost(args.representations, classOf, (r) => costOf(children, childType, { ...args, representations: [r] }));
                 continue;
               }
+              if (lists && type && lists.isList(type.name, field.name)) {
+                const key = `${field.name}:${JSON.stringify(args)}`;
+                const entities = listed.get(key);
+                if (entities === undefined) toList.set(key, () => lists.load(field.name, args));
+                else if (children) sum += entitiesCost(entities, classOf, (r) => costOf(children, childType, { representations: [r] }));
+                continue;
+              }
               try {
                 sum += cost(type!.name, field.name, args, parentArgs) ?? 0;
               } catch {
@@ -131,7 +156,13 @@ export function operationCostPlugin<TContext>(options: {
             return sum;
           };
           const root = operation?.operation === 'query' ? schema.getQueryType() : operation?.operation === 'mutation' ? schema.getMutationType() : null;
-          const total = operation && root ? costOf(operation.selectionSet, root) : 0;
+          let total = operation && root ? costOf(operation.selectionSet, root) : 0;
+          if (toList.size > 0 && operation && root) {
+            // A listing that fails lists nothing here: execution answers that field with the
+            // error, and nothing under it runs.
+            await Promise.all([...toList].map(async ([key, load]) => listed.set(key, await load().catch(() => []))));
+            total = costOf(operation.selectionSet, root);
+          }
           if (total > options.maxCost) {
             throw new GraphQLError(
               `The operation would read ${total} upstream report buckets; at most ${options.maxCost} are allowed per operation. Narrow the ranges, use fewer instances or aliases, or a coarser interval.`,

@@ -112,6 +112,10 @@ export interface GatewayMetrics {
   recordRateLimited(): void;
   /** Fields refused because their caller's budget of upstream calls per minute was spent. */
   recordUpstreamBudgetRejected(): void;
+  /** Background refreshes of open snapshots (stale-while-revalidate), by outcome. */
+  recordBackgroundRefresh(outcome: 'ok' | 'failed'): void;
+  /** Answer-cache lookups of answers holding open buckets (keyed by the resolved plan), by outcome. */
+  recordOpenAnswerLookup(outcome: 'hit' | 'miss' | 'not_keyable'): void;
   /** Reads the upstream scheduler's limit, calls in flight and calls queued at every scrape. */
   observeUpstreamScheduler(scheduler: { readonly concurrencyLimit: number; readonly inFlight: number; readonly queued: number }): void;
   /** Findings of `findRollupAnomalies` in upstream answers that were served anyway, one per finding. */
@@ -267,6 +271,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     help: 'Operation batches refused (RATE_LIMITED) because the caller spent its budget of upstream calls per minute',
     registers,
   });
+  const backgroundRefreshes = new Counter({
+    name: 'ccc_gateway_open_refreshes_total',
+    help: 'Background refreshes of open snapshots (stale-while-revalidate): ok, or failed (nothing stored, the snapshot is served until it is 2x CACHE_OPEN_TTL_MS old, retried after a backoff)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const openAnswerLookups = new Counter({
+    name: 'ccc_gateway_open_answer_cache_total',
+    help: 'Requests looked up in the cache of answers holding open buckets (keyed by the resolved plan): hit, miss, or not_keyable (the document cannot be keyed safely)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const upstreamAnomalies = new Counter({
     name: 'ccc_gateway_upstream_anomalies_total',
     help: 'Findings in served upstream answers that break a roll-up assumption (docs/rollups.md), by rule',
@@ -392,6 +408,14 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
 
     recordUpstreamBudgetRejected() {
       upstreamBudgetRejected.inc();
+    },
+
+    recordBackgroundRefresh(outcome) {
+      backgroundRefreshes.inc({ outcome });
+    },
+
+    recordOpenAnswerLookup(outcome) {
+      openAnswerLookups.inc({ outcome });
     },
 
     observeUpstreamScheduler(scheduler) {

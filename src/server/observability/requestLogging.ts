@@ -41,9 +41,13 @@ export function requestLogging(options: RequestLoggingOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]) ?? randomUUID();
-    const logger = options.logger.child({ requestId });
     res.locals[LOCALS_REQUEST_ID] = requestId;
-    res.locals[LOCALS_LOGGER] = logger;
+    // The child logger is made when a handler asks for one (requestLoggerOf): a pino child with
+    // redaction costs more than the rest of a cached answer's bookkeeping, and most requests
+    // log nothing but their line. The line itself carries the same requestId binding.
+    let logger: Logger | undefined;
+    const loggerOf = () => (logger ??= options.logger.child({ requestId }));
+    res.locals[LOCALS_LOGGER] = loggerOf;
     res.setHeader(REQUEST_ID_HEADER, requestId);
 
     let logged = false;
@@ -60,8 +64,9 @@ export function requestLogging(options: RequestLoggingOptions): RequestHandler {
       const operationName = operationNameOf(req, res);
       if (operationName) line.operationName = operationName;
       if (!res.writableFinished) line.aborted = true;
-      if (quiet.has(path)) logger.debug(line, 'request');
-      else logger.info(line, 'request');
+      const level = quiet.has(path) ? 'debug' : 'info';
+      if (!options.logger.isLevelEnabled(level)) return;
+      loggerOf()[level](line, 'request');
     };
     res.once('finish', done);
     res.once('close', done);
@@ -80,8 +85,8 @@ export function requestIdOf(res: Response): string {
 
 /** The request's child logger (with `requestId`), or `fallback` if `requestLogging` did not run. */
 export function requestLoggerOf(res: Response, fallback: Logger): Logger {
-  const logger = res.locals[LOCALS_LOGGER] as Logger | undefined;
-  return logger ?? fallback;
+  const loggerOf = res.locals[LOCALS_LOGGER] as (() => Logger) | undefined;
+  return loggerOf ? loggerOf() : fallback;
 }
 
 function pathOf(req: Request): string {
