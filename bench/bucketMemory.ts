@@ -24,6 +24,7 @@
  *    median. 7 metrics, and all 82.
  * Speedups are objects / compact (above 1: compact is faster): of the medians, and the median of
  * each round's ratio (its two runs are adjacent in time, so less exposed to a shared machine).
+ * Rounds swap the forms' order and collect garbage before each run.
  */
 import { execute, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import os from 'node:os';
@@ -126,6 +127,14 @@ function heapPerBucket(form: Form, withData: boolean) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * The two forms in a round's order: swapped every round, and each run starts from a collected
+ * heap, so neither form pays for the other's garbage or always runs second.
+ */
+function formsOfRound(round: number): readonly Form[] {
+  return round % 2 === 0 ? ['objects', 'compact'] : ['compact', 'objects'];
+}
+
 const DASHBOARD_INBOUND = ['callsOffered', 'callsHandled', 'callsAbandoned', 'serviceLevel20', 'averageWaitTime'];
 const DASHBOARD_OVERALL = ['totalCalls', 'occupancyRate'];
 
@@ -193,7 +202,8 @@ async function main(): Promise<void> {
     fill(stores.compact, BUCKETS, true);
     const ids = Array.from({ length: BUCKETS }, (_, i) => bucketId(seriesOf(i), hourOf(i)));
     for (let round = 0; round < ROUNDS + 1; round++) {
-      for (const form of ['objects', 'compact'] as const) {
+      for (const form of formsOfRound(round)) {
+        gc!();
         const ns = readLoopNs(stores[form], ids);
         if (round > 0) reads[form].push(ns); // round 0 warms the JIT
       }
@@ -208,7 +218,8 @@ async function main(): Promise<void> {
     const month = Array.from({ length: 720 }, (_, i) => decodeBucket(encoded[i % POOL], FIRST_HOUR + i * HOUR_MS)!);
     const parts: Record<Form, ReportBucket[]> = { objects: month, compact: month.map((b) => CompactBucket.from(b)) };
     for (let round = 0; round < ROUNDS + 1; round++) {
-      for (const form of ['objects', 'compact'] as const) {
+      for (const form of formsOfRound(round)) {
+        gc!();
         const started = process.hrtime.bigint();
         for (let i = 0; i < 20; i++) combineBuckets(parts[form]);
         if (round > 0) combined[form].push(Number(process.hrtime.bigint() - started) / 20 / 1000);
@@ -233,7 +244,8 @@ async function main(): Promise<void> {
     }
     const operations = name === 'metrics7' ? 200 : 30;
     for (let round = 0; round < (ONLY.has('execute') ? ROUNDS + 1 : 0); round++) {
-      for (const form of ['objects', 'compact'] as const) {
+      for (const form of formsOfRound(round)) {
+        gc!();
         const us = await executeUs(schema, pipelines[form], document, operations);
         if (round > 0) samples[form].push(us);
       }

@@ -39,7 +39,7 @@ interface Envelope {
 export interface RedisLiveCoordinationOptions {
   redis: Redis | Cluster;
   keyPrefix?: string;
-  /** Malformed messages and subscriber-connection errors. */
+  /** Malformed messages, and the subscriber connection's failures (once per outage). */
   onError?(error: unknown): void;
 }
 
@@ -59,7 +59,15 @@ export class RedisLiveCoordination implements LiveCoordination {
     // the connection instead of failing, and ioredis resubscribes after every reconnect.
     const redis = options.redis;
     this.subscriber = isCluster(redis) ? redis.duplicate(undefined, { enableOfflineQueue: true }) : redis.duplicate({ enableOfflineQueue: true });
-    this.subscriber.on('error', (error: Error) => options.onError?.(error));
+    // ioredis reports every failed reconnect attempt: one report per outage is enough.
+    let failing = false;
+    this.subscriber.on('error', (error: Error) => {
+      if (!failing) options.onError?.(error);
+      failing = true;
+    });
+    this.subscriber.on('ready', () => {
+      failing = false;
+    });
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.receive(message);
     });

@@ -5,14 +5,15 @@
  * Why: a bucket as three objects keyed by metric name (what upstream answers and the Redis codec
  * decode to) takes about 5 KB of heap, because objects with this many named properties end up in
  * V8's dictionary mode; the in-process tier holds up to `CACHE_MEMORY_MAX_BUCKETS` of them. One
- * double array is 8 bytes a value (about 700 bytes a bucket, `bench/bucketMemory.ts`).
+ * double array is 8 bytes a value (about 750 bytes a bucket, `npm run bench:memory`).
  *
  * Readers do not change: a `CompactBucket` is a `ReportBucket`. `bucket.inbound` is a small view
  * (one field: the shared array) whose prototype has one getter per catalog metric, so
- * `bucket.inbound.callsOffered`, `group[name]` (roll-ups) and graphql-js's default resolver all
- * read the array without copying it. A view is made per `inbound`/`outbound`/`overall` read
- * (rows read each group once), not kept per bucket: three kept views cost more heap than the
- * tier's whole key. Views are read-only: writing a metric throws.
+ * `bucket.inbound.callsOffered`, `group[name]` and graphql-js's default resolver all read the
+ * array without copying it; roll-ups, which read every metric of many buckets, read the array by
+ * position (`compactValues`). A view is made per `inbound`/`outbound`/`overall` read (a row reads
+ * each group once), not kept per bucket: three kept views measured about 120 bytes a bucket more.
+ * Views are read-only: writing a metric throws.
  *
  * Exact: every value reads back as it was stored (`Object.is`): -0, integers up to 2^53, any
  * double. `null` (not reported) is stored as NaN; a genuine NaN (never seen in practice: JSON

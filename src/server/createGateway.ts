@@ -120,6 +120,8 @@ export interface Gateway {
   logger: Logger;
   /** Live report subscriptions: the hub (series, subscribers, polls) and the WebSocket server. */
   live: { hub: LiveReportHub; server: SubscriptionServer };
+  /** The report executor (GRAPHQL_EXECUTOR=planned): which path each operation took. */
+  executor?: PlannedExecutor;
   close(): Promise<void>;
 }
 
@@ -508,7 +510,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       endpointPath: '/graphql',
       maxBodyBytes: MAX_BODY_BYTES,
       cache: responseCache,
-      openAnswers: openAnswerKeys && { keys: openAnswerKeys, now, onLookup: (outcome) => metrics.recordOpenAnswerLookup(outcome) },
+      openAnswers: openAnswerKeys && !safelist ? { keys: openAnswerKeys, now, onLookup: (outcome) => metrics.recordOpenAnswerLookup(outcome) } : undefined,
       admit: (authorization, clientAddress) => admitCaller(gateOptions, authorization, clientAddress),
       overRefusalBudget: refusedBudget?.overBudget,
       logRequest: logRequests,
@@ -539,6 +541,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     archive,
     logger,
     live: { hub: live.hub, server: subscriptions },
+    executor,
     close() {
       closing ??= (async () => {
         await apollo.stop(); // stops accepting, drains in-flight requests, closes the HTTP server

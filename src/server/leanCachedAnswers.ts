@@ -35,13 +35,18 @@ import type { RequestHandler } from 'express';
 import type { Admission } from './callerGate';
 import { DEBUG_HEADER } from './debugExtensionsPlugin';
 import { FEDERATION_TRACE_HEADER } from './httpCaching';
-import { leanKeyOf, openAnswerRequestOf, permissionKey, type CachedResponse, type OpenAnswerKeys, type ResponseCache } from './responseCache';
+import { leanAliasable, leanKeyOf, openAnswerRequestOf, permissionKey, type CachedResponse, type OpenAnswerKeys, type ResponseCache } from './responseCache';
 import { LOCALS_OPERATION_NAME } from './observability/requestLogging';
 
 export interface LeanCachedAnswersOptions {
   endpointPath: string;
   maxBodyBytes: number;
   cache: ResponseCache;
+  /**
+   * Lookups by the resolved plan. Off with a safelist (PERSISTED_QUERIES=safelist): a plan-keyed
+   * entry answers texts other than the one that ran (other literal range ends), and only the
+   * Express path checks a text against the list.
+   */
   openAnswers?: { keys: OpenAnswerKeys; now: () => number; onLookup?: (outcome: 'hit' | 'miss' | 'not_keyable') => void };
   /** The caller gate's admission (callerGate.admitCaller): authentication and one rate-limit token. */
   admit(authorization: string | undefined, clientAddress: string | undefined): Promise<Admission>;
@@ -127,7 +132,8 @@ export function leanCachedAnswers(options: LeanCachedAnswersOptions): (req: Inco
     const entry = options.cache.get(leanKeyOf(permissionKey(admission.principal), text));
     if (entry) return serve(req, res, entry);
     const open = options.openAnswers;
-    if (open) {
+    // Only bodies that need no persisted-query step (no APQ hash to register, no document id).
+    if (open && leanAliasable(parse())) {
       const request = openAnswerRequestOf(admission.principal, parse());
       const found = request && open.keys.keyOf(request, open.now());
       if (found?.state === 'keyable') {

@@ -180,7 +180,7 @@ export function leanKeyOf(permission: string, rawBody: string): string {
 }
 
 /** Only bodies whose answer needs no step but the lookup get a lean alias (no APQ hash, no document id). */
-function leanAliasable(body: unknown): boolean {
+export function leanAliasable(body: unknown): boolean {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
   return Object.keys(body).every((k) => k === 'query' || k === 'variables' || k === 'operationName');
 }

@@ -94,7 +94,7 @@ describe('explorer in headless Chromium', () => {
     await page.locator('.graphiql-query-editor', { hasText: 'subscription LiveWallboard' }).waitFor({ timeout: WAIT_MS });
     await page.locator('button.graphiql-execute-button').click();
     const result = page.locator('.graphiql-response');
-    await result.filter({ hasText: '"intervalReportUpdates"' }).waitFor({ timeout: WAIT_MS });
+    await result.filter({ hasText: '"intervalReportUpdates"' }).waitFor({ timeout: WAIT_MS }).catch(async (e) => { console.log(await result.textContent(), problems, await page.locator('.graphiql-query-editor').textContent()); throw e; });
     expect((await result.textContent()) ?? '').not.toContain('"errors"');
     expect(gateway.live.hub.stats.subscribers).toBe(1);
     // Stopping it completes the subscription on the gateway.

@@ -4,7 +4,7 @@ import { buildGatewaySchema } from '../../src/graphql/schema';
 import { DAY_MS, HOUR_MS } from '../../src/reports/intervals';
 import { InstanceReports } from '../../src/reports/InstanceReports';
 import { readPlanFingerprint } from '../../src/reports/planFingerprint';
-import { answerKeyRecipe, resolveAnswerKey } from '../../src/server/answerKeys';
+import { answerKeyRecipe, normalizeEndpointLiterals, resolveAnswerKey } from '../../src/server/answerKeys';
 import { createPrincipal, type Principal } from '../../src/server/auth/principal';
 import { permissionKey } from '../../src/server/responseCache';
 
@@ -19,10 +19,13 @@ beforeAll(async () => {
 function keyOf(text: string, variables: Record<string, unknown> | undefined, options: { now?: number; principal?: Principal; operationName?: string } = {}) {
   const now = options.now ?? NOW;
   const principal = options.principal ?? EVERYONE;
-  const recipe = answerKeyRecipe(schema, parse(text), options.operationName);
+  const recipe = answerKeyRecipe(schema, parse(text), options.operationName, text);
   if (!recipe) return undefined;
+  const { template, literals } = normalizeEndpointLiterals(text);
+  const templated = recipe.literalSlots > 0;
   const planner = new InstanceReports(undefined as never, { zoneFor: () => 'Asia/Shanghai', maxBucketsPerField: 20_000, maxInstancesPerField: 100 }, now, (id) => principal.canRead(id));
-  return resolveAnswerKey(schema, recipe, { permissionKey: permissionKey(principal), documentKey: text, variables }, (request) =>
+  const documentKey = templated ? template : text;
+  return resolveAnswerKey(schema, recipe, { permissionKey: permissionKey(principal), documentKey, variables, literals: templated ? literals.map((l) => l.token) : undefined }, (request) =>
     readPlanFingerprint(planner.planBounds(request), request.interval),
   );
 }
@@ -75,6 +78,22 @@ describe('answer keys by the resolved plan', () => {
     expect(keyOf(text, { id: 'ccc-demo-1', e: NOW })).not.toBe(key);
     // A future end: the hourly range stops at now, yet TOTAL's period (its id and endTime) follows the end.
     expect(keyOf(text, { id: 'ccc-test', e: NOW + 3 * HOUR_MS })).not.toBe(keyOf(text, { id: 'ccc-test', e: NOW + 2 * HOUR_MS }));
+  });
+
+  it('resolves inline literal range ends too, and only literals the document confirms', () => {
+    const literal = (end: number | string, start = NOW - 7 * DAY_MS) =>
+      `{ intervalInstanceReport(instanceId: "ccc-test", interval: HOURLY, startTime: ${start}, endTime: ${typeof end === 'string' ? JSON.stringify(end) : end}) { statsTime } }`;
+    const key = keyOf(literal(NOW), undefined);
+    expect(key).toBeDefined();
+    expect(keyOf(literal(NOW + 5_000), undefined, { now: NOW + 5_000 })).toBe(key);
+    expect(keyOf(literal('2026-11-26T11:31:00+08:00'), undefined, { now: NOW + 60_000 })).toBe(key); // the same hour, as ISO text
+    expect(keyOf(literal(NOW + 40 * 60_000), undefined, { now: NOW + 40 * 60_000 })).not.toBe(key); // next hour
+    expect(keyOf(literal(NOW, NOW - 6 * DAY_MS), undefined)).not.toBe(key);
+    // A scan match the document does not confirm (in a comment): the text is keyed as it is.
+    const commented = (end: number) => `# endTime: 5\n${literal(end)}`;
+    const recipe = answerKeyRecipe(schema, parse(commented(NOW)), undefined, commented(NOW));
+    expect(recipe?.literalSlots).toBe(0);
+    expect(keyOf(commented(NOW), undefined)).not.toBe(keyOf(commented(NOW + 1), undefined, { now: NOW + 1 }));
   });
 
   it('does not key what it cannot analyse or what would fail', () => {

@@ -141,6 +141,17 @@ describe('answers holding open buckets, keyed by the resolved plan', () => {
     expect(healed.response.headers.get('cache-control')).toBe(`public, max-age=${TTL / 1000}`);
   });
 
+  it('serves polls with an inline literal endTime from one entry too', async () => {
+    clock = NOW + 6 * HOUR_MS;
+    const text = (end: number) => `{ intervalInstanceReport(instanceId: "ccc-demo-5", interval: HOURLY, startTime: ${NOW}, endTime: ${end}) { statsTime closed inbound { callsOffered } } }`;
+    const first = await post(gateway, text(clock), {});
+    const hits = await metric(gateway, HITS);
+    clock += 1_234;
+    const again = await post(gateway, text(clock), {});
+    expect(again.text).toBe(first.text);
+    expect(await metric(gateway, HITS)).toBe(hits + 1);
+  });
+
   it('does not key documents it cannot analyse: they always execute', async () => {
     clock = NOW + 7 * HOUR_MS;
     const withService = `query Q($e: Timestamp) { _service { sdl } intervalInstanceReport(instanceId: "ccc-demo-5", interval: HOURLY, startTime: ${clock - DAY_MS}, endTime: $e) { statsTime } }`;

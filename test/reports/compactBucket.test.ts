@@ -111,6 +111,11 @@ describe('CompactBucket', () => {
     const combined = combineBuckets(parts);
     const fromCompact = combineBuckets(parts.map((p) => CompactBucket.from(p)));
     expectSameValues({ statsTime: 0, ...fromCompact }, { statsTime: 0, ...combined });
+    // Part cached (compact), part just fetched (plain), and a genuine NaN (not reported, to a roll-up).
+    const mixed = combineBuckets(parts.map((p, k) => (k % 2 === 0 ? CompactBucket.from(p) : p)));
+    expectSameValues({ statsTime: 0, ...mixed }, { statsTime: 0, ...combined });
+    const withNaN = bucketOf((i) => (i === 3 ? NaN : (i * 5) % 17));
+    expectSameValues({ statsTime: 0, ...combineBuckets([CompactBucket.from(withNaN), CompactBucket.from(parts[0])]) }, { statsTime: 0, ...combineBuckets([withNaN, parts[0]]) });
   });
 });
 

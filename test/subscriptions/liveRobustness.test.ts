@@ -72,7 +72,7 @@ describe('live report subscriptions: robustness', () => {
     clock.now += 60_000;
     await healthy.waitFor(() => true, { from: healthy.events.length });
     expect(healthy.closes).toHaveLength(0);
-  });
+  }, 60_000);
 
   it('sends an upstream failure as an error event and resumes with the next successful poll', async () => {
     const gateway = await start({ UPSTREAM_MAX_ATTEMPTS: '1' });

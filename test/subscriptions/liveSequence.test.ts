@@ -100,6 +100,19 @@ describe('live report subscriptions: the sequence', () => {
     expect(query.data.combinedIntervalReport).toEqual([{ id: both.id, overall: both.overall }]);
   });
 
+  it('lets a browser page connect from its own origin or CORS_ORIGINS, not from another site', async () => {
+    const host = new URL(gateway.url).host;
+    const own = subscribe(gateway.url, LIVE, { id: 'ccc-test' }, { wsOptions: { headers: { origin: `http://${host}` } } });
+    const devServer = subscribe(gateway.url, LIVE, { id: 'ccc-test' }, { wsOptions: { headers: { origin: 'http://localhost:5173' } } });
+    const otherSite = subscribe(gateway.url, LIVE, { id: 'ccc-test' }, { wsOptions: { headers: { origin: 'https://evil.example' } } });
+    subscribers.push(own, devServer, otherSite);
+    await Promise.all([own.waitFor(() => true), devServer.waitFor(() => true)]);
+    await otherSite.ended();
+    expect(otherSite.events).toHaveLength(0);
+    expect(otherSite.error).toBeDefined(); // the handshake was refused (HTTP 401)
+    expect(gateway.live.hub.stats.subscribers).toBe(2);
+  });
+
   it('refuses TOTAL and a malformed id with BAD_USER_INPUT, and queries over WebSocket with BAD_REQUEST', async () => {
     const total = subscribe(gateway.url, LIVE, { id: 'ccc-test', interval: 'TOTAL' });
     const malformed = subscribe(gateway.url, LIVE, { id: 'no such id!' });

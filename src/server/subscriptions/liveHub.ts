@@ -45,6 +45,7 @@ export function createLiveHub(options: {
     ? new RedisLiveCoordination({ redis: options.redis, keyPrefix: options.keyPrefix, onError: (err) => logger.warn({ err }, 'live report coordination (Redis pub/sub) failed') })
     : new InProcessLiveCoordination();
   let hub: LiveReportHub | undefined;
+  let lastCoordinationWarning = -Infinity;
   const metrics = createLiveMetrics(options.metrics.registry, () => hub?.stats ?? { subscribers: 0, series: 0, polling: 0 });
   hub = new LiveReportHub({
     coordination,
@@ -53,8 +54,13 @@ export function createLiveHub(options: {
     pollIntervalMs: options.pollIntervalMs,
     maxQueuedEvents: options.queueMax,
     observer: metrics,
-    onError: (err, where) =>
-      where === 'poll' ? logger.error({ err }, 'live report poll failed unexpectedly') : logger.warn({ err }, 'live report coordination failed; polling locally'),
+    onError: (err, where) => {
+      if (where === 'poll') return logger.error({ err }, 'live report poll failed unexpectedly');
+      // Every series' tick fails while Redis is down: one line per minute says it.
+      if (Date.now() - lastCoordinationWarning < 60_000) return;
+      lastCoordinationWarning = Date.now();
+      logger.warn({ err }, 'live report coordination (Redis) failed; each replica polls for its own subscribers until it is back');
+    },
     async poll(spec, from) {
       const trace = new PipelineTrace();
       const read = () =>
