@@ -16,6 +16,45 @@ import { DAY_MS, HOUR_MS } from '../src/reports/intervals';
 import { startRedisServer } from '../test/helpers/redisServer';
 import { emulatorControl, gatewayEnvFor, postGraphQL, startEmulator, startGatewayProcess, type Started } from './harness';
 import Redis from 'ioredis';
+import { UpstreamScheduler } from '../src/reports/UpstreamScheduler';
+
+/**
+ * The scheduler's share alone, without the emulator's CPU: an upstream of pure timers (a fixed
+ * latency, no work), 4 slots, a live operation of 18 calls (180 days of HOURLY) while an unpaced
+ * archive keeps one call going after another, with the archive in the background class (as
+ * built) and, for comparison, as an ordinary caller.
+ */
+async function schedulerOnly(latencyMs: number, samples: number) {
+  const upstream = () => new Promise<void>((resolve) => setTimeout(resolve, latencyMs));
+  const scenario = async (archive: 'none' | 'background' | 'ordinary caller') => {
+    const scheduler = new UpstreamScheduler({ maxConcurrency: CONCURRENCY });
+    if (archive === 'background') scheduler.runInBackground('archive');
+    let stop = archive === 'none';
+    const archiveLoop = (async () => {
+      while (!stop) await scheduler.schedule('archive', upstream).result;
+    })();
+    const latencies: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      await new Promise((resolve) => setTimeout(resolve, latencyMs / 3)); // land at varied moments of the archive's call
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: 18 }, () => scheduler.schedule('live', upstream).result));
+      latencies.push(performance.now() - t0);
+    }
+    stop = true;
+    await archiveLoop;
+    return summary(latencies);
+  };
+  const alone = await scenario('none');
+  const background = await scenario('background');
+  const ordinary = await scenario('ordinary caller');
+  return {
+    liveOperation: '18 upstream calls at once, 4 slots, upstream of pure timers',
+    upstreamLatencyMs: latencyMs,
+    alone,
+    archiveInBackgroundClass: { ...background, medianRatio: +(background.medianMs / alone.medianMs).toFixed(2) },
+    archiveAsOrdinaryCaller: { ...ordinary, medianRatio: +(ordinary.medianMs / alone.medianMs).toFixed(2) },
+  };
+}
 
 const SAMPLES = Number(process.env.ARCHIVE_BENCH_SAMPLES ?? 15);
 const LATENCY_MS = Number(process.env.ARCHIVE_BENCH_UPSTREAM_LATENCY_MS ?? 100);
@@ -103,6 +142,7 @@ async function main(): Promise<void> {
   const unpaced = await during('1000000');
 
   const base = summary(aloneResult.latencies);
+  const scheduler = await schedulerOnly(LATENCY_MS, 30);
   console.log(
     JSON.stringify(
       {
@@ -115,6 +155,7 @@ async function main(): Promise<void> {
         liveDuringBackfillPaced30PerMinute: { ...paced, medianRatio: +(paced.medianMs / base.medianMs).toFixed(2), p90Ratio: +(paced.p90Ms / base.p90Ms).toFixed(2) },
         liveDuringBackfillUnpaced: { ...unpaced, medianRatio: +(unpaced.medianMs / base.medianMs).toFixed(2), p90Ratio: +(unpaced.p90Ms / base.p90Ms).toFixed(2) },
         archivedInstances: ARCHIVED_INSTANCES,
+        schedulerOnly: scheduler,
         loadAverage: os.loadavg().map((l) => +l.toFixed(2)),
         cpus: os.cpus().length,
       },

@@ -16,6 +16,9 @@ import { readArchiveStatus, type ArchiveStatus } from '../reports/archive/archiv
 import { abortableSleep, CallPacer } from '../reports/archive/callPacer';
 import type { UpstreamLimits } from '../reports/planner';
 
+/** First pause after a failed pass (doubling with each further failure, up to the pass interval). */
+const FIRST_RETRY_MS = 1_000;
+
 export interface ArchiveLogger {
   info(details: object, message: string): void;
   warn(details: object, message: string): void;
@@ -56,6 +59,8 @@ export class ArchiveService {
   private passWaiters: ((result: ArchivePassResult | undefined) => void)[] = [];
   /** Passes this process has finished (any outcome). */
   passesFinished = 0;
+  /** The result of the last pass this process finished; undefined when it failed. */
+  lastPassResult: ArchivePassResult | undefined;
 
   constructor(private readonly options: ArchiveServiceOptions) {
     this.pacer = new CallPacer({ perMinute: options.maxCallsPerMinute });
@@ -82,6 +87,7 @@ export class ArchiveService {
 
   private passFinished(result: ArchivePassResult | undefined): void {
     this.passesFinished++;
+    this.lastPassResult = result;
     const waiters = this.passWaiters;
     this.passWaiters = [];
     for (const resolve of waiters) resolve(result);
@@ -145,15 +151,20 @@ export class ArchiveService {
     stop.addEventListener('abort', onStop, { once: true });
     this.took(token);
     const renewal = this.keepRenewing(token, lost);
+    let failuresInARow = 0;
     try {
       while (!lost.signal.aborted) {
+        let pauseMs = this.options.passIntervalMs;
         try {
           await this.pass(token, lost.signal);
+          failuresInARow = 0;
         } catch (error) {
           if (lost.signal.aborted || error instanceof FencedOutError) break;
-          // Logged and counted by pass(); the next pass retries from the watermark.
+          // Logged and counted by pass(). A failed pass (a Redis blip) is retried sooner than the
+          // pass interval, backing off (1 s, 2 s, 4 s, ...) up to it; it resumes at the watermark.
+          pauseMs = Math.min(pauseMs, FIRST_RETRY_MS * 2 ** Math.min(failuresInARow++, 16));
         }
-        await abortableSleep(this.options.passIntervalMs, lost.signal).catch(() => undefined);
+        await abortableSleep(pauseMs, lost.signal).catch(() => undefined);
       }
     } finally {
       clearInterval(renewal);

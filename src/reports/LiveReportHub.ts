@@ -198,12 +198,12 @@ export class LiveReportHub {
     // A read for this subscriber is as new as anything received: later subscribers may start from it.
     if (initial !== series.latest?.rows) series.latest = { rows: initial, fingerprints: initial.map(fingerprint), receivedAt: this.wallClock() };
     const fingerprints = initial === series.latest.rows ? series.latest.fingerprints : initial.map(fingerprint);
-    const lastOpen = initial.length - 1;
+    const last = initial.length - 1;
     const now = this.wallClock();
     initial.forEach((row, i) => {
       subscriber.seen.set(row.statsTime, fingerprints[i]);
       // A bucket that closed before this subscriber came is history, unless it is all there is.
-      if (!row.closed || i === lastOpen) this.queue(subscriber, { row }, now);
+      if (!row.closed || i === last) this.queue(subscriber, { row }, now);
     });
     if (created) void this.tick(series, true);
     return subscriber;

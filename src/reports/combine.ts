@@ -90,56 +90,31 @@ interface QuotientShare {
 const NO_SHARE: QuotientShare = { numerator: 0, weight: 0 };
 
 /**
- * A part as the loops read it: a plain object, read by metric name, or, when every part is a
- * compact bucket's group (the warm path: buckets from the in-process tier), the array behind it,
- * read by position (see compactBucket.ts), one array load instead of a getter call. Parts of
- * both kinds together (part cached, part just fetched) are all read by name: getters work too.
+ * Parts whose groups are all compact (the warm path: buckets from the in-process tier) are read
+ * by position in the arrays behind them (see compactBucket.ts), one array load instead of a
+ * getter call; anything else by metric name (getters work too, for parts of both kinds, part
+ * cached and part just fetched). Each way has its own loops, so each read site sees one kind of
+ * part and V8 keeps it fast.
  */
-type Part = MetricValues | readonly number[];
-
-/** How each rule finds its metrics in a part: names, or positions in a compact bucket's array. */
-interface RuleKeys {
-  metric: string | number;
-  total: string | number;
-  count: string | number;
-  weight: string | number;
-}
-
-function ruleKeys(keyOf: (group: MetricGroup, name: string) => string | number): Map<CombineRule, RuleKeys> {
-  return new Map(
-    METRIC_GROUPS.flatMap((group) =>
-      COMBINE_RULES[group].map((rule): [CombineRule, RuleKeys] => {
-        const key = (name: string | undefined) => (name === undefined ? -1 : keyOf(group, name));
-        return [rule, { metric: key(rule.metric), total: key('total' in rule ? rule.total : undefined), count: key('count' in rule ? rule.count : undefined), weight: key('weight' in rule ? rule.weight : undefined) }];
-      }),
-    ),
-  );
-}
-
-const BY_NAME = ruleKeys((_group, name) => name);
-const BY_POSITION = ruleKeys(metricPosition);
-
-function combineGroup(group: MetricGroup, groupParts: readonly MetricValues[]): MetricValues {
-  let parts: readonly Part[] = groupParts;
-  let keys = BY_NAME;
-  const arrays = groupParts.length > 0 ? groupParts.map(compactValues) : [];
-  if (arrays.length > 0 && arrays.every((values) => values !== undefined)) {
-    parts = arrays as (readonly number[])[];
-    keys = BY_POSITION;
-  }
+function combineGroup(group: MetricGroup, parts: readonly MetricValues[]): MetricValues {
   const combined: MetricValues = {};
-  for (const rule of COMBINE_RULES[group]) combined[rule.metric] = combineMetric(rule, keys.get(rule)!, parts);
+  const arrays = parts.map(compactValues);
+  if (arrays.length > 0 && arrays.every((values) => values !== undefined)) {
+    for (const rule of COMBINE_RULES[group]) combined[rule.metric] = combineMetricAt(rule, POSITIONS.get(rule)!, arrays as (readonly number[])[]);
+  } else {
+    for (const rule of COMBINE_RULES[group]) combined[rule.metric] = combineMetric(rule, parts);
+  }
   return combined;
 }
 
-function combineMetric(rule: CombineRule, at: RuleKeys, parts: readonly Part[]): number | null {
+function combineMetric(rule: CombineRule, parts: readonly MetricValues[]): number | null {
   // Plain loops, no intermediate arrays: a year of hourly buckets for 50 instances is 370,000
   // parts x 82 metrics.
   switch (rule.rule) {
     case 'sum': {
       let sum = 0;
       for (const part of parts) {
-        const value = valueOf(part, at.metric);
+        const value = valueOf(part, rule.metric);
         if (value === null) return null;
         sum += value;
       }
@@ -148,29 +123,82 @@ function combineMetric(rule: CombineRule, at: RuleKeys, parts: readonly Part[]):
     case 'max': {
       let max = 0;
       for (const part of parts) {
-        const value = valueOf(part, at.metric);
+        const value = valueOf(part, rule.metric);
         if (value === null) return null;
         if (value > max) max = value;
       }
       return max;
     }
     case 'totalOverCount':
-      return quotientOf(parts, (part) => totalOverCountShare(valueOf(part, at.total), valueOf(part, at.count)));
+      return quotientOf(parts, (part) => totalOverCountShare(valueOf(part, rule.total), valueOf(part, rule.count)));
     case 'totalOverRecoveredCount':
-      return quotientOf(parts, (part) => recoveredCountShare(valueOf(part, at.total), valueOf(part, at.metric)));
+      return quotientOf(parts, (part) => recoveredCountShare(valueOf(part, rule.total), valueOf(part, rule.metric)));
     case 'weightedRatio':
-      return quotientOf(parts, (part) => ratioShare(valueOf(part, at.metric), valueOf(part, at.weight), rule.wholeNumerator));
+      return quotientOf(parts, (part) => ratioShare(valueOf(part, rule.metric), valueOf(part, rule.weight), rule.wholeNumerator));
   }
 }
 
 /** A reported value; anything but a finite number (null, a missing key, NaN) counts as not reported. */
-function valueOf(part: Part, key: string | number): number | null {
-  const value = (part as Record<string | number, number | null | undefined>)[key];
+function valueOf(part: MetricValues, name: string): number | null {
+  const value = part[name];
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+/** Positions in a compact bucket's array of the metrics a rule reads (-1: not read). */
+interface RulePositions {
+  metric: number;
+  total: number;
+  count: number;
+  weight: number;
+}
+
+const POSITIONS = new Map<CombineRule, RulePositions>(
+  METRIC_GROUPS.flatMap((group) =>
+    COMBINE_RULES[group].map((rule): [CombineRule, RulePositions] => {
+      const at = (name: string | undefined) => (name === undefined ? -1 : metricPosition(group, name));
+      return [rule, { metric: at(rule.metric), total: at('total' in rule ? rule.total : undefined), count: at('count' in rule ? rule.count : undefined), weight: at('weight' in rule ? rule.weight : undefined) }];
+    }),
+  ),
+);
+
+/** `combineMetric` over compact groups' arrays: the same rules, read by position. */
+function combineMetricAt(rule: CombineRule, at: RulePositions, parts: readonly (readonly number[])[]): number | null {
+  switch (rule.rule) {
+    case 'sum': {
+      let sum = 0;
+      for (const part of parts) {
+        const value = valueAt(part, at.metric);
+        if (value === null) return null;
+        sum += value;
+      }
+      return sum;
+    }
+    case 'max': {
+      let max = 0;
+      for (const part of parts) {
+        const value = valueAt(part, at.metric);
+        if (value === null) return null;
+        if (value > max) max = value;
+      }
+      return max;
+    }
+    case 'totalOverCount':
+      return quotientOf(parts, (part) => totalOverCountShare(valueAt(part, at.total), valueAt(part, at.count)));
+    case 'totalOverRecoveredCount':
+      return quotientOf(parts, (part) => recoveredCountShare(valueAt(part, at.total), valueAt(part, at.metric)));
+    case 'weightedRatio':
+      return quotientOf(parts, (part) => ratioShare(valueAt(part, at.metric), valueAt(part, at.weight), rule.wholeNumerator));
+  }
+}
+
+/** `valueOf` by position: null and NaN are both NaN in the array, and neither is reported. */
+function valueAt(part: readonly number[], position: number): number | null {
+  const value = part[position];
+  return Number.isFinite(value) ? value : null;
+}
+
 /** Sum of numerators over sum of weights; null when a part lacks its share or nothing was weighed. */
-function quotientOf(parts: readonly Part[], shareOf: (part: Part) => QuotientShare | null): number | null {
+function quotientOf<Part>(parts: readonly Part[], shareOf: (part: Part) => QuotientShare | null): number | null {
   let numerator = 0;
   let weight = 0;
   for (const part of parts) {

@@ -70,6 +70,8 @@ import { parseUrlQuery, refuseRepeatedGraphqlParams } from './graphqlParams';
 import { Safelist } from './persistedQueries/safelist';
 import { createLiveHub } from './subscriptions/liveHub';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions/webSocketServer';
+import { createSubscriptionAdmission } from './subscriptions/subscriptionAdmission';
+import { sseSubscriptions } from './subscriptions/sseServer';
 import type { LiveReportHub } from '../reports/LiveReportHub';
 import type { Principal } from './auth/principal';
 import { originMatcher } from '../config/corsOrigins';
@@ -354,25 +356,31 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     metrics,
     logger,
   });
+  const admission = createSubscriptionAdmission({
+    schema,
+    hub: live.hub,
+    metrics: live.metrics,
+    createContext: operationContext,
+    rateLimiter,
+    safelist,
+    documentLimits: config.operationLimits,
+    maxDocumentBytes: config.operationLimits.maxDocumentBytes,
+    maxCost: config.operationLimits.maxCost,
+    maxSubscriptionsPerCaller: config.subscriptions.maxPerCaller,
+    formatError,
+  });
   const subscriptions = serveSubscriptions({
     httpServer,
     path: '/graphql',
     schema,
     authenticator,
     authOff: config.auth.mode === 'off',
-    rateLimiter,
+    admission,
     hub: live.hub,
     metrics: live.metrics,
-    createContext: operationContext,
-    documentLimits: config.operationLimits,
-    maxDocumentBytes: config.operationLimits.maxDocumentBytes,
-    maxCost: config.operationLimits.maxCost,
-    maxSubscriptionsPerCaller: config.subscriptions.maxPerCaller,
     queueMax: config.subscriptions.queueMax,
     keepAliveMs: config.subscriptions.keepAliveMs,
-    formatError,
     allowedOrigin: originMatcher(config.cors.origins),
-    safelist,
     logger,
   });
   // GRAPHQL_EXECUTOR=planned: report operations run from a per-operation plan where that is
@@ -464,6 +472,12 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     config.operationLimits.rejectedRequestsPerMinute > 0
       ? rejectionBudget({ perMinute: config.operationLimits.rejectedRequestsPerMinute, onRefused: () => metrics.recordRateLimited() })
       : undefined;
+  // Subscriptions over Server-Sent Events (graphql-sse), before the endpoint's own chain.
+  app.use(
+    '/graphql/stream',
+    express.json({ limit: '256kb' }),
+    sseSubscriptions({ admission, authenticator, authOff: config.auth.mode === 'off', metrics: live.metrics, logger }),
+  );
   app.use(
     '/graphql',
     // Cache-Control no-store until an answer says otherwise, Vary; GET: strong ETags and 304s (./httpCaching).

@@ -122,6 +122,22 @@ interface Run {
   variableValues: Record<string, unknown>;
   context: unknown;
   plans: Map<GraphQLObjectType, Map<readonly FieldNode[], ObjectPlan>>;
+  /**
+   * Plans of one field node, kept with the document (Apollo keeps a parsed document per query
+   * text) when the operation has no variables: then `@include`/`@skip` and arguments are the
+   * same every time, so is what collectSubfields gives.
+   */
+  kept: Map<GraphQLObjectType, Map<FieldNode, ObjectPlan>> | undefined;
+}
+
+/** See Run.kept: per document, gone with it. */
+const keptPlans = new WeakMap<DocumentNode, Map<GraphQLObjectType, Map<FieldNode, ObjectPlan>>>();
+
+function keptPlansOf(document: DocumentNode, operation: OperationDefinitionNode): Run['kept'] {
+  if (operation.variableDefinitions?.length) return undefined;
+  let kept = keptPlans.get(document);
+  if (!kept) keptPlans.set(document, (kept = new Map()));
+  return kept;
 }
 
 export class PlannedExecutor {
@@ -139,6 +155,8 @@ export class PlannedExecutor {
 
   readonly execute: GatewayExecutor = async (requestContext) => {
     const { operation, context } = requestContext;
+    // No operation by that name (or none named in a document with several): graphql-js words it.
+    if (!operation) return this.graphqlJs(requestContext, 'not-planned');
     const key = `${requestContext.queryHash}:${requestContext.operationName ?? ''}`;
     let planned = this.verdicts.get(key);
     if (planned === undefined) {
@@ -159,6 +177,7 @@ export class PlannedExecutor {
         variableValues: coerced.coerced,
         context,
         plans: new Map(),
+        kept: keptPlansOf(requestContext.document, operation),
       });
       this.counts.planned++;
       return { data };
@@ -270,21 +289,29 @@ function fieldPlan(parentType: GraphQLObjectType, key: string, fieldNodes: reado
 }
 
 function objectPlan(run: Run, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): ObjectPlan {
+  if (run.kept && fieldNodes.length === 1) {
+    let byNode = run.kept.get(type);
+    if (!byNode) run.kept.set(type, (byNode = new Map()));
+    let plan = byNode.get(fieldNodes[0]);
+    if (!plan) byNode.set(fieldNodes[0], (plan = planObject(run, type, fieldNodes)));
+    return plan;
+  }
   let byNodes = run.plans.get(type);
   if (!byNodes) run.plans.set(type, (byNodes = new Map()));
   let plan = byNodes.get(fieldNodes);
-  if (!plan) {
-    // graphql-js would ask isTypeOf (possibly asynchronously) before completing the object.
-    if (type.isTypeOf) throw NOT_PLANNABLE;
-    const fields: FieldPlan[] = [];
-    for (const [key, nodes] of collectSubfields(run.schema, run.fragments, run.variableValues, type, fieldNodes)) {
-      const field = fieldPlan(type, key, nodes);
-      if (field) fields.push(field);
-    }
-    plan = { type, fields, build: builderFor(fields) };
-    byNodes.set(fieldNodes, plan);
-  }
+  if (!plan) byNodes.set(fieldNodes, (plan = planObject(run, type, fieldNodes)));
   return plan;
+}
+
+function planObject(run: Run, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): ObjectPlan {
+  // graphql-js would ask isTypeOf (possibly asynchronously) before completing the object.
+  if (type.isTypeOf) throw NOT_PLANNABLE;
+  const fields: FieldPlan[] = [];
+  for (const [key, nodes] of collectSubfields(run.schema, run.fragments, run.variableValues, type, fieldNodes)) {
+    const field = fieldPlan(type, key, nodes);
+    if (field) fields.push(field);
+  }
+  return { type, fields, build: builderFor(fields) };
 }
 
 function resolveField(run: Run, field: FieldPlan, parentType: GraphQLObjectType, source: unknown, path: Path): unknown {

@@ -50,7 +50,8 @@ export class ResponseCache {
   private readonly lru: LRUCache<string, CachedResponse>;
 
   constructor(maxBytes: number, private readonly now: () => number = Date.now) {
-    this.lru = new LRUCache<string, CachedResponse>({ maxSize: maxBytes, sizeCalculation: (value, key) => value.body.length + value.cacheControl.length + key.length });
+    // The body counts twice: its text, and its UTF-8 bytes made at the first write (`bytesOf`).
+    this.lru = new LRUCache<string, CachedResponse>({ maxSize: maxBytes, sizeCalculation: (value, key) => 2 * value.body.length + value.cacheControl.length + key.length });
   }
 
   get(key: string): CachedResponse | undefined {
@@ -185,6 +186,14 @@ export function leanAliasable(body: unknown): boolean {
   return Object.keys(body).every((k) => k === 'query' || k === 'variables' || k === 'operationName');
 }
 
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The cache key of a POSTed operation, or undefined when it is not a candidate. */
 export function responseCacheKey(principal: Principal, body: unknown): string | undefined {
   const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
@@ -217,8 +226,10 @@ export function serveCachedResponses(
     const key = responseCacheKey(principal, req.body);
     if (key === undefined) return next();
     // Read raw by the lean path, which missed: the next identical bytes find the answer there.
+    // Judged on the body as sent: the persisted-query step has rewritten req.body by now, and a
+    // body with an APQ hash must keep the Express path (its hash is registered on hits).
     const raw = res.locals[LOCALS_RAW_BODY] as string | undefined;
-    const leanKey = raw !== undefined && leanAliasable(req.body) ? leanKeyOf(permissionKey(principal), raw) : undefined;
+    const leanKey = raw !== undefined && leanAliasable(parsedOrUndefined(raw)) ? leanKeyOf(permissionKey(principal), raw) : undefined;
     const cached = cache.get(key);
     if (cached !== undefined) {
       if (leanKey !== undefined && cached.expiresAt === undefined) cache.set(leanKey, cached);

@@ -13,6 +13,7 @@ import { archivedSeries } from '../../src/reports/archive/ArchiveProgress';
 import { bucketStartsInRange, HOUR_MS } from '../../src/reports/intervals';
 import type { BucketSeries } from '../../src/reports/buckets';
 import type { ReportRequest } from '../../src/emulator/reportRequest';
+import { SECRET, sign } from '../auth/tokens';
 
 // 13:30 in Asia/Shanghai: no DAILY bucket closes in the two hours the test moves the clock on.
 const T0 = Date.UTC(2026, 10, 30, 5, 30);
@@ -92,6 +93,15 @@ describe('archive backfill (real Redis, emulator)', () => {
       latest: hours[hours.length - 1] + HOUR_MS,
       missingBuckets: 0,
     });
+    // With closed report buckets beside it, the answer is still not final: the status changes.
+    const mixed = await fetch(first.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ callCenterInstance(id: "ccc-test") { archive { latest } intervalReports(interval: HOURLY, startTime: ${hours[0]}, endTime: ${hours[10]}) { statsTime } } }` }),
+    });
+    expect((await mixed.json()).errors).toBeUndefined();
+    expect(mixed.headers.get('cache-control')).not.toContain('immutable');
+    expect(mixed.headers.get('cache-control')).toMatch(/no-store|no-cache|max-age=0/);
     const metrics = await (await fetch(first.url.replace('/graphql', '/metrics'))).text();
     expect(metrics).toContain(`ccc_gateway_archive_buckets_total{interval="HOURLY"} ${hours.length}`);
     expect(metrics).toContain(`ccc_gateway_archive_buckets_total{interval="DAILY"} ${days.length}`);
@@ -160,6 +170,19 @@ describe('archive backfill (real Redis, emulator)', () => {
     expect(retry[0]).toMatchObject({ interval: 'Hourly', startTime: String(brokenStart), code: 'OK' });
     expect((await graphql(gateway, ARCHIVE_QUERY)).data.callCenterInstance.archive.missingBuckets).toBe(0);
     expect(await storedFinal(gateway, hourly, hours)).toBe(hours.length);
+  });
+
+  it('refuses the archive status of an instance the token may not read', async () => {
+    const gateway = await startTestGateway({ ...archiveEnv(), AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET }, { now: () => T0, redisKeyPrefix: `archive-auth-${prefixCounter++}:` });
+    gateways.push(gateway);
+    await gateway.archive!.service.nextPass();
+    const other = `Bearer ${await sign({ ccc_instances: ['ccc-demo-1'] })}`;
+    const refused = await graphql(gateway, ARCHIVE_QUERY, undefined, { authorization: other });
+    expect(refused.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(refused.errors?.[0].path).toEqual(['callCenterInstance', 'archive']);
+    const allowed = `Bearer ${await sign({ ccc_instances: ['ccc-test'] })}`;
+    const answer = await graphql(gateway, ARCHIVE_QUERY, undefined, { authorization: allowed });
+    expect(answer.data.callCenterInstance.archive.missingBuckets).toBe(0);
   });
 
   it('answers null for an instance the archive never reached', async () => {

@@ -79,6 +79,23 @@ describe('archived instances (no Redis: one process, in-process store)', () => {
     expect(metrics).not.toContain('instance_id="ccc-demo-1"');
   });
 
+  it('retries a failed pass soon, not a whole pass interval later', async () => {
+    let failures = 1;
+    const listing = fakeDirectory({ 'ccc-demo-1': 'RUNNING' });
+    const directory: InstanceDirectory = {
+      listInstances: () => (failures-- > 0 ? Promise.reject(new Error('ListInstances unavailable')) : listing.listInstances()),
+    };
+    const gateway = await startTestGateway(
+      { ARCHIVE_INSTANCES: '*', ARCHIVE_MAX_CALLS_PER_MINUTE: '6000000', ARCHIVE_PASS_INTERVAL_MS: '3600000', INSTANCE_DIRECTORY_TTL_MS: '1' },
+      { now: () => T0, directory },
+    );
+    gateways.push(gateway);
+    // The first pass fails; the second comes about 1 s later, not an hour later.
+    expect(await eventually(async () => gateway.archive!.service.passesFinished >= 2, 30_000, 10)).toBe(true);
+    expect(failures).toBeLessThan(0);
+    expect(gateway.archive!.service.lastPassResult).toMatchObject({ instanceIds: ['ccc-demo-1'], upstreamCalls: 19, failedCalls: 0 });
+  });
+
   it('skips listed ids the directory reports RELEASED, archives the others', async () => {
     const directory = fakeDirectory({ 'ccc-demo-1': 'RELEASED', 'ccc-demo-2': 'RUNNING' });
     const gateway = await startTestGateway(

@@ -19,7 +19,6 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { useServer } from 'graphql-ws/use/ws';
 import { parse } from 'graphql';
 import { DateTime } from 'luxon';
 import http from 'node:http';
@@ -38,6 +37,9 @@ interface GatewayRuntime {
   graphqlEndpoint: string;
   dispose(): Promise<void> | void;
 }
+// graphql-ws publishes its `ws` adapter only through package exports (see webSocketServer.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { useServer } = require('graphql-ws/use/ws') as typeof import('graphql-ws/dist/use/ws');
 const { createGatewayRuntime, getGraphQLWSOptions } = require('@graphql-hive/gateway-runtime') as {
   createGatewayRuntime(config: Record<string, unknown>): GatewayRuntime;
   getGraphQLWSOptions(runtime: GatewayRuntime, onContext: (ctx: { extra: { request: http.IncomingMessage; socket: unknown } }) => Record<string, unknown>): never;

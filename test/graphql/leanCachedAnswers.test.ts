@@ -13,8 +13,11 @@ import { createLogger } from '../../src/server/logger';
 import { leanBodyErrors, leanCachedAnswers } from '../../src/server/leanCachedAnswers';
 import { requestLogging } from '../../src/server/observability/requestLogging';
 import { leanKeyOf, ResponseCache } from '../../src/server/responseCache';
+import Redis from 'ioredis';
+import { createHash, randomUUID } from 'node:crypto';
 import { SECRET, sign } from '../auth/tokens';
 import { startTestGateway } from '../helpers/gateway';
+import { startRedisServer } from '../helpers/redisServer';
 
 const NOW = Date.UTC(2026, 10, 26, 3, 30);
 const DAY = NOW - (NOW % DAY_MS);
@@ -100,6 +103,31 @@ describe('lean path of cached answers, in a gateway', () => {
       const answer = await post(gateway.url, '{"query": ', { authorization: `Bearer ${token}` }, chunked);
       expect(answer.status).toBe(400);
       expect(JSON.parse(answer.text)).toEqual({ errors: [{ message: expect.stringMatching(/not a JSON object/), extensions: { code: 'BAD_REQUEST' } }] });
+    }
+  });
+});
+
+describe('lean path and persisted queries', () => {
+  it('leaves a body with an APQ hash to the Express path, which registers the hash on every cached answer', async () => {
+    const redis = await startRedisServer();
+    const client = new Redis(redis.url);
+    const prefix = `test:${randomUUID()}:`;
+    const gateway = await startTestGateway({ REDIS_URL: redis.url }, { now: () => NOW, redisKeyPrefix: prefix });
+    try {
+      const hash = createHash('sha256').update(CLOSED).digest('hex');
+      const body = JSON.stringify({ query: CLOSED, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
+      const first = await post(gateway.url, body); // runs; Apollo registers the hash
+      const registrations = async () => (await client.keys(`${prefix}*`)).filter((k) => k.includes(hash));
+      expect(await registrations()).toHaveLength(1);
+      expect((await post(gateway.url, body)).text).toBe(first.text); // a cached answer
+      // The registration is gone (evicted, expired): the next cached answer registers it again.
+      await client.del(...(await registrations()));
+      expect((await post(gateway.url, body)).text).toBe(first.text);
+      expect(await registrations()).toHaveLength(1);
+    } finally {
+      await gateway.close();
+      client.disconnect();
+      await redis.stop();
     }
   });
 });

@@ -61,9 +61,8 @@ describe('planned execution answers exactly as graphql-js', () => {
     return fromPlanned;
   }
 
-  it('plans aliases, fragments, __typename, every metric, both report fields', async () => {
-    const answer = await both(
-      `{
+  it('plans aliases, fragments, __typename, every metric, both report fields (again with the plans kept)', async () => {
+    const query = `{
         __typename
         hourly: intervalInstanceReport(instanceId: "ccc-test", startTime: ${DAY_START}, endTime: ${DAY_START + 6 * HOUR_MS}, interval: HOURLY) { ...All }
         daily: intervalInstanceReport(instanceId: "ccc-test", startTime: ${DAY_START}, endTime: ${NOW}, interval: DAILY) { id statsTime inbound { id callsOffered } }
@@ -74,10 +73,10 @@ describe('planned execution answers exactly as graphql-js', () => {
         }
       }
       fragment All on IntervalReport { instanceId interval statsTime endTime closed __typename ${ALL_METRICS_SELECTION} }
-      fragment Overall on OverallMetrics { totalCalls occupancyRate }`,
-      undefined,
-      'planned',
-    );
+      fragment Overall on OverallMetrics { totalCalls occupancyRate }`;
+    await both(query, undefined, 'planned');
+    // x-gateway-debug: executed again (not from the response cache), from the plans kept with the document.
+    const answer = await both(query, undefined, 'planned', { 'x-gateway-debug': '1' });
     expect(answer.body.errors).toBeUndefined();
     expect(answer.body.data.hourly.length).toBeGreaterThan(0);
     expect(answer.body.data.combined.length).toBeGreaterThan(0);
@@ -133,6 +132,13 @@ describe('planned execution answers exactly as graphql-js', () => {
       'not-planned',
     );
     await both(`{ __schema { queryType { name } } }`, undefined, 'not-planned');
+    // No operation of that name: Apollo has none to give the executor, graphql-js words the error.
+    const unknown = await ask(planned, `query A { __typename }`, undefined, {});
+    expect(unknown.status).toBe(200);
+    const misnamed = await fetch(planned.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }) });
+    const misnamedByGraphqlJs = await fetch(graphqlJs.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query A { __typename }', operationName: 'B' }) });
+    expect([misnamed.status, await misnamed.text()]).toEqual([misnamedByGraphqlJs.status, await misnamedByGraphqlJs.text()]);
+    expect(misnamed.status).toBe(400);
     // A router asking for a federated trace: the inline trace plugin hooks every field.
     const traced = await both(`{ r: intervalInstanceReport(instanceId: "ccc-test", startTime: ${DAY_START}, endTime: ${NOW}) { statsTime } }`, undefined, 'field-hooks', {
       'apollo-federation-include-trace': 'ftv1',

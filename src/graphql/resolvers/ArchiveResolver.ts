@@ -15,6 +15,9 @@ export class ArchiveResolver {
   })
   async archive(@Root() instance: CallCenterInstance, @Ctx() ctx: GatewayContext): Promise<ArchiveStatus | null> {
     if (!ctx.principal.canRead(instance.id)) throw forbiddenInstance(instance.id);
+    // The status moves with every archive pass: an answer holding it is never final (no immutable
+    // Cache-Control, not kept by the response cache), whatever its report buckets are.
+    ctx.trace.openSnapshotExpiresAt = Math.min(ctx.trace.openSnapshotExpiresAt, ctx.reports.now);
     return (await ctx.archive?.status(instance.id)) ?? null;
   }
 }

@@ -106,12 +106,14 @@ async function archiveSeries(series: BucketSeries, store: BucketStore, options: 
   // 1. Retry what is missing.
   if (work.retry.length > 0) {
     const stillMissing = await notStored(store, series, work.retry);
-    const stored = work.retry.filter((statsTime) => !stillMissing.includes(statsTime));
+    const unstored = new Set(stillMissing);
+    const stored = work.retry.filter((statsTime) => !unstored.has(statsTime));
     if (stored.length > 0) {
       await progress.record(token, series, { removeMissing: stored });
       missingCount -= stored.length;
     }
-    for (const call of plan(series, stillMissing, options)) {
+    // Those that left upstream's retention meanwhile stay listed: missing for good.
+    for (const call of plan(series, stillMissing, options).calls) {
       if (await fetchCall(series, call, options, result)) {
         await progress.record(token, series, { removeMissing: call.bucketStarts });
         missingCount -= call.bucketStarts.length;
@@ -121,10 +123,21 @@ async function archiveSeries(series: BucketSeries, store: BucketStore, options: 
 
   // 2. Go past the watermark, one call's span at a time.
   let earliest = state.earliest;
-  for (const span of plan(series, work.fresh, options)) {
+  const spans = plan(series, work.fresh, options);
+  if (spans.beyondRetention.length > 0) {
+    // The window's oldest buckets left upstream's retention since it was computed.
+    const lost = await notStored(store, series, spans.beyondRetention);
+    earliest ??= work.fresh[0];
+    await progress.record(token, series, { earliest, addMissing: lost });
+    missingCount += lost.length;
+  }
+  for (const span of spans.calls) {
     const missing = await notStored(store, series, span.bucketStarts);
-    const failed: number[] = [];
-    for (const call of plan(series, missing, options)) {
+    // Planned again at this moment: a bucket that left upstream's retention since the pass began
+    // (a long, paced pass) cannot be fetched any more; it is listed missing, never passed over.
+    const { calls, beyondRetention } = plan(series, missing, options);
+    const failed: number[] = [...beyondRetention];
+    for (const call of calls) {
       if (!(await fetchCall(series, call, options, result))) failed.push(...call.bucketStarts);
     }
     const watermark = span.endTime + 1;
@@ -136,10 +149,10 @@ async function archiveSeries(series: BucketSeries, store: BucketStore, options: 
   if (work.fresh.length === 0) events?.onProgress?.(series, state.watermark ?? window.from, missingCount);
 }
 
-/** The calls that fetch `starts`, oldest first (the planner's cuts: one call per span limit). */
-function plan(series: BucketSeries, starts: readonly number[], options: ArchivePassOptions): UpstreamCall[] {
-  if (starts.length === 0) return [];
-  return planUpstreamCalls({ ...series, missing: [...starts], now: options.now(), limits: options.limits }).calls;
+/** The calls that fetch `starts`, oldest first (the planner's cuts: one call per span limit), and the starts upstream no longer serves. */
+function plan(series: BucketSeries, starts: readonly number[], options: ArchivePassOptions): { calls: UpstreamCall[]; beyondRetention: number[] } {
+  if (starts.length === 0) return { calls: [], beyondRetention: [] };
+  return planUpstreamCalls({ ...series, missing: [...starts], now: options.now(), limits: options.limits });
 }
 
 /** The starts among `starts` the store does not hold as final, ascending. */

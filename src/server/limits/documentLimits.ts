@@ -427,7 +427,8 @@ export function rejectCostlyDocuments(
     done.previous
       .then(async () => {
         if (admit && caller !== undefined && !(await admit(res))) return done.release();
-        const verdict = (await largeDocumentRefusal(schema, query, limits, rules, formatError)) ?? 'pass';
+        // The same text may have been checked while this one waited.
+        const verdict = verdicts.get(query) ?? (await largeDocumentRefusal(schema, query, limits, rules, formatError)) ?? 'pass';
         verdicts.set(query, verdict);
         // A refusal lets the next one in once it has been sent, and so charged to the budget.
         if (verdict === 'pass') done.release();
