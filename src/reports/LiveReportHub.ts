@@ -53,8 +53,13 @@ export interface LiveReportHubOptions {
   wallClock?(): number;
 }
 
-/** Leases and interest keys outlive three poll intervals: a replica that dies is replaced within them. */
+/**
+ * Leases and interest keys outlive three poll intervals (a replica that dies is replaced within
+ * them), and at least 2 s: a busy event loop that delays one renewal must not hand the series to
+ * a second poller.
+ */
 const LEASE_INTERVALS = 3;
+const MIN_LEASE_MS = 2_000;
 
 class Series {
   readonly subscribers = new Set<LiveSubscriber>();
@@ -263,7 +268,7 @@ export class LiveReportHub {
   private async tick(series: Series, first = false): Promise<void> {
     if (series.stopped) return;
     const { coordination, pollIntervalMs } = this.options;
-    const leaseMs = pollIntervalMs * LEASE_INTERVALS;
+    const leaseMs = Math.max(pollIntervalMs * LEASE_INTERVALS, MIN_LEASE_MS);
     try {
       if (series.subscribers.size > 0) await coordination.declareInterest(series.spec, leaseMs);
       series.polling = await coordination.claimPoller(series.spec.key, leaseMs);

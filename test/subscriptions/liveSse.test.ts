@@ -108,6 +108,20 @@ describe('live report subscriptions over Server-Sent Events', () => {
     expect(last.errors[0]).toMatchObject({ message: expect.stringContaining('expired'), extensions: { code: 'UNAUTHENTICATED' } });
   });
 
+  it('completes the streams when the replica shuts down', async () => {
+    const own = gateway;
+    gateway = await startTestGateway({}, { now: () => clock.now, livePollIntervalMs: 100 });
+    try {
+      const s = stream(undefined);
+      await until(() => s.events.length >= 1);
+      await gateway.close();
+      await until(() => s.done || s.error !== undefined);
+      expect(gateway.live.hub.stats.subscribers).toBe(0);
+    } finally {
+      gateway = own;
+    }
+  });
+
   it('counts WebSocket and SSE subscriptions together against MAX_SUBSCRIPTIONS_PER_CALLER', async () => {
     const authorization = await bearer({ sub: 'both-transports' });
     const overWs = subscribeWs(gateway.url, LIVE, { id: 'ccc-test' }, { connectionParams: { authorization } });
