@@ -189,7 +189,8 @@ async function main(): Promise<void> {
         if (line === 'ready') onReady();
         else result = JSON.parse(line);
       });
-      probe.once('exit', (code) => (result ? resolve([result.healthz, result.dashboard]) : reject(new Error(`latency probe exited with ${code}`))));
+      // 'close', not 'exit': its output has been read to the end.
+      probe.once('close', (code) => (result ? resolve([result.healthz, result.dashboard]) : reject(new Error(`latency probe exited with ${code}`))));
     });
     return { started, done };
   };

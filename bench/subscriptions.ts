@@ -15,8 +15,10 @@
  * a run short. Steps: SUBSCRIPTIONS_STEPS (10) times, the emulator's `openHourExtraCalls` is set
  * to k x MARKER (k = 1, 2, ...), which changes the open hour's `callsOffered` at upstream; the
  * bench waits until every subscriber has received a bucket showing step k (floor(callsOffered /
- * MARKER) = k), then sets the next step. The simulated traffic also changes the open hour between
- * polls by itself: those pushes are counted too.
+ * MARKER) = k), then sets the next step. So that only the steps change the hour, emulator and
+ * replicas run in a fixed-offset zone where it is now about 03:00 (the simulated centers are
+ * closed from 01:00 to 06:59, no traffic of their own): SUBSCRIPTIONS_ZONE overrides it (e.g.
+ * `Asia/Shanghai`: the simulation then changes the hour too, and those pushes are counted).
  *
  * Figures:
  *  - upstream calls per TTL: ListIntervalInstanceReport calls for the instance (emulator log) over
@@ -28,26 +30,39 @@
  *    to the arrival of that bucket at each subscriber (Date.now() in this process; same host
  *    clock); p50/p99/max over every subscriber and step, per replica role (the polling replica,
  *    the one fed through Redis pub/sub) and overall (target: p99 < 1 s);
- *  - memory per idle subscriber: the replicas' RSS and V8 heap used (their /metrics, the minimum
- *    of a few samples, i.e. near a collection) with no subscriber, then with all of them
- *    connected and idle; delta per 1,000 subscribers and per subscriber;
+ *  - memory per idle subscriber: the replicas' RSS and V8 heap used (their /metrics, right after
+ *    a full collection: they run with `--expose-gc` and bench/gcOnSignal.js, which collects on
+ *    SIGUSR2) with a warm-up batch of 1% of the subscribers connected (the series, code paths and
+ *    servers warm), then with all of them connected and idle; the delta per 1,000 subscribers
+ *    and per subscriber;
  *  - CPU per push per 1,000 subscribers: the replicas' `process_cpu_seconds_total`
- *    (process.cpuUsage, user + system) over the step window, minus their idle rate without
- *    subscribers (the baseline, measured first in the same run) over that window, divided by the
- *    pushes (distinct bucket versions each subscriber received in the window) and scaled to
- *    1,000 subscribers. Includes the polls, Redis pub/sub and keepalives of that window.
+ *    (process.cpuUsage, user + system). The baseline, in the same run: an idle window of 3 TTL
+ *    with every subscriber connected and upstream unchanged (polls, upstream calls, Redis, timers
+ *    and keepalives go on; pushes only if the simulation changed the hour by itself). The cost
+ *    of a push is what the step window spent beyond that rate, per push (bucket versions each
+ *    subscriber received in the window), scaled to 1,000 subscribers; when the idle window had
+ *    pushes too, the two windows are solved together (cpu = base x seconds + cost x pushes).
  *
  * Indicative on a shared machine: the JSON carries the load average at start and end.
  */
 import os from 'node:os';
+import { join } from 'node:path';
 import { startRedisServer } from '../test/helpers/redisServer';
 import { startSubscribers, type TestSubscriber } from '../test/helpers/subscribers';
-import { emulatorControl, gatewayEnvFor, SERVER_CPU, startEmulator, startGatewayProcess, UPSTREAM_CPU, type Started } from './harness';
+import { DIST, emulatorControl, gatewayEnvFor, SERVER_CPU, startEmulator, startGatewayProcess, UPSTREAM_CPU, type Started } from './harness';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIPTIONS_SUBSCRIBERS ?? 1_000);
 const STEPS = Number(process.env.SUBSCRIPTIONS_STEPS ?? 10);
 const TTL_MS = Number(process.env.SUBSCRIPTIONS_TTL_MS ?? 3_000);
 const INSTANCE = process.env.SUBSCRIPTIONS_INSTANCE ?? 'ccc-test';
+const ZONE = process.env.SUBSCRIPTIONS_ZONE ?? quietZone();
+
+/** `Etc/GMT-N` (UTC+N; the sign is POSIX's) where the local time is now 03:xx. */
+function quietZone(): string {
+  let offset = (3 - new Date().getUTCHours() + 24) % 24;
+  if (offset > 14) offset -= 24;
+  return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
 if (!(SUBSCRIBERS > 0) || !(STEPS > 0) || !(TTL_MS >= 500)) throw new Error('SUBSCRIPTIONS_SUBSCRIBERS and SUBSCRIPTIONS_STEPS must be positive, SUBSCRIPTIONS_TTL_MS at least 500');
 /** Far above any simulated hour's own calls, so `floor(callsOffered / MARKER)` is the step. */
 const MARKER = 100_000;
@@ -63,6 +78,7 @@ const LIVE = `subscription Wallboard($id: ID!) {
   }
 }`;
 
+const progress = (message: string) => process.stderr.write(`[bench:subscriptions] ${message}\n`);
 const round = (n: number, digits = 1) => +n.toFixed(digits);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -91,18 +107,17 @@ async function cpuSeconds(replicas: Started[]): Promise<number[]> {
   return Promise.all(replicas.map(async (r) => sum(await metricsOf(r), 'process_cpu_seconds_total')));
 }
 
-/** RSS and heap used of each replica: the minimum of a few samples (heap used near a collection). */
-async function memoryOf(replicas: Started[], samples = 6): Promise<{ rssMiB: number; heapUsedMiB: number }[]> {
-  const best = replicas.map(() => ({ rssMiB: Infinity, heapUsedMiB: Infinity }));
-  for (let i = 0; i < samples; i++) {
-    const all = await Promise.all(replicas.map(metricsOf));
-    all.forEach((m, r) => {
-      best[r].rssMiB = Math.min(best[r].rssMiB, sum(m, 'process_resident_memory_bytes') / 2 ** 20);
-      best[r].heapUsedMiB = Math.min(best[r].heapUsedMiB, sum(m, 'nodejs_heap_size_used_bytes') / 2 ** 20);
-    });
+/** RSS and heap used of each replica right after a full collection (the median of 3). */
+async function memoryOf(replicas: Started[]): Promise<{ rssMiB: number; heapUsedMiB: number }[]> {
+  const samples: { rssMiB: number; heapUsedMiB: number }[][] = replicas.map(() => []);
+  for (let i = 0; i < 3; i++) {
+    for (const replica of replicas) replica.process.kill('SIGUSR2');
     await sleep(500);
+    const all = await Promise.all(replicas.map(metricsOf));
+    all.forEach((m, r) => samples[r].push({ rssMiB: sum(m, 'process_resident_memory_bytes') / 2 ** 20, heapUsedMiB: sum(m, 'nodejs_heap_size_used_bytes') / 2 ** 20 }));
   }
-  return best.map((b) => ({ rssMiB: round(b.rssMiB), heapUsedMiB: round(b.heapUsedMiB) }));
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
+  return samples.map((s) => ({ rssMiB: round(median(s.map((x) => x.rssMiB))), heapUsedMiB: round(median(s.map((x) => x.heapUsedMiB))) }));
 }
 
 const stepOf = (event: { result: { data?: any } }): number => {
@@ -120,9 +135,10 @@ async function upstreamCalls(emulatorUrl: string): Promise<{ at: number }[]> {
 async function main(): Promise<void> {
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
   const redis = await startRedisServer();
-  const emulator = await startEmulator();
+  const emulator = await startEmulator({ EMULATOR_TIMEZONE: ZONE });
   const env = gatewayEnvFor(emulator.url, {
     REDIS_URL: redis.url,
+    CCC_TIMEZONE: ZONE,
     CACHE_OPEN_TTL_MS: String(TTL_MS),
     // One bucket per poll: the previous hour is final as soon as it ends.
     CACHE_SETTLE_DELAY_MS: '0',
@@ -130,36 +146,44 @@ async function main(): Promise<void> {
     MAX_SUBSCRIPTIONS_PER_CALLER: String(SUBSCRIBERS),
     RATE_LIMIT_PER_SECOND: '0',
     REJECTED_REQUESTS_PER_MINUTE: '0',
-    LOG_LEVEL: 'warn',
   });
-  const replicas = [await startGatewayProcess(env), await startGatewayProcess(env)];
+  const nodeArgs = ['--expose-gc', '-r', join(DIST, 'bench/gcOnSignal.js')];
+  const replicas = [await startGatewayProcess(env, nodeArgs), await startGatewayProcess(env, nodeArgs)];
   let subscribers: TestSubscriber[] = [];
   try {
-    // Baseline: the replicas idle, without subscribers.
-    await sleep(2_000);
+    progress(`replicas ${replicas.map((r) => r.url).join(', ')}; idle baseline`);
+    // Baseline: the replicas idle, without subscribers (after their start-up has settled).
+    await sleep(3_000);
+    // A warm-up batch, then the rest; each subscriber gets its current bucket.
+    const urls = replicas.map((r) => r.url);
+    const warm = Math.max(2, Math.round(SUBSCRIBERS / 100));
+    progress(`${warm} warm-up subscribers, then ${SUBSCRIBERS - warm} more`);
+    subscribers = await startSubscribers(urls, warm, LIVE, { id: INSTANCE });
+    await sleep(TTL_MS);
     const memoryBefore = await memoryOf(replicas);
-    const idleWindowMs = 2 * TTL_MS;
-    const idleCpu0 = await cpuSeconds(replicas);
-    await sleep(idleWindowMs);
-    const idleCpu1 = await cpuSeconds(replicas);
-    const idleCpuPerSecond = idleCpu1.reduce((n, c, i) => n + c - idleCpu0[i], 0) / (idleWindowMs / 1000);
-
-    // Subscribers connect; each gets its current bucket.
     const connectStart = Date.now();
-    subscribers = await startSubscribers(
-      replicas.map((r) => r.url),
-      SUBSCRIBERS,
-      LIVE,
-      { id: INSTANCE },
-      { firstEventTimeoutMs: 120_000 },
-    );
+    // Round robin continues where the warm-up batch stopped.
+    const rest = await startSubscribers(warm % 2 === 0 ? urls : [...urls].reverse(), SUBSCRIBERS - warm, LIVE, { id: INSTANCE }, { firstEventTimeoutMs: 120_000 });
+    subscribers = [...subscribers, ...rest];
     const connectMs = Date.now() - connectStart;
     await sleep(2 * TTL_MS);
     const memoryIdle = await memoryOf(replicas);
+    await sleep(TTL_MS); // past the collections memoryOf asked for
+
+    progress(`idle window (${3 * TTL_MS} ms), the baseline`);
+    const eventsAtIdleStart = subscribers.map((s) => s.events.length);
+    const idleStart = Date.now();
+    const idleCpu0 = await cpuSeconds(replicas);
+    for (let t = 0; t < 6; t++) { const a = await cpuSeconds(replicas); await sleep(TTL_MS); const b = await cpuSeconds(replicas); progress(`DEBUG idle ttl ${t}: ${b.map((x, i) => round((x - a[i]) * 1000)).join(' ')}`); }
+    const idleCpu1 = await cpuSeconds(replicas);
+    const idleSeconds = (Date.now() - idleStart) / 1000;
+    const idleCpuSeconds = idleCpu1.reduce((n, c, i) => n + c - idleCpu0[i], 0);
+    const idlePushesPerSubscriber = subscribers.reduce((n, s, i) => n + s.events.length - eventsAtIdleStart[i], 0) / SUBSCRIBERS;
 
     const pollsBefore = await Promise.all(replicas.map(async (r) => sum(await metricsOf(r), 'ccc_gateway_live_polls_total')));
     const pollerIndex = (await Promise.all(replicas.map(async (r) => (await metricsOf(r)).find((s) => s.name === 'ccc_gateway_live_series' && s.labels.includes('polled'))?.value ?? 0))).findIndex((v) => v > 0);
 
+    progress(`${STEPS} steps, one every poll (${TTL_MS} ms)`);
     // Steps: change upstream, wait for every subscriber to see it.
     const eventsAtWindowStart = subscribers.map((s) => s.events.length);
     const windowStart = Date.now();
@@ -207,17 +231,19 @@ async function main(): Promise<void> {
     const errors = subscribers.reduce((n, s) => n + s.events.filter((e) => e.result.errors).length, 0);
     const closed = subscribers.filter((s) => s.closes.length > 0 || s.error !== undefined).length;
     const cpuWindowSeconds = cpu1.reduce((n, c, i) => n + c - cpu0[i], 0);
-    const cpuNetSeconds = cpuWindowSeconds - idleCpuPerSecond * (windowMs / 1000);
+    // cpu = base x seconds + cost x pushes, for the idle window and the step window.
+    const ratio = windowMs / 1000 / idleSeconds;
+    const cpuPerPushSeconds = (cpuWindowSeconds - idleCpuSeconds * ratio) / (pushesPerSubscriber - idlePushesPerSubscriber * ratio);
     const perThousand = 1000 / SUBSCRIBERS;
-    const memoryDelta = (key: 'rssMiB' | 'heapUsedMiB') => memoryIdle.reduce((n, m, i) => n + m[key] - memoryBefore[i][key], 0);
+    const memoryDelta = (key: 'rssMiB' | 'heapUsedMiB') => memoryIdle.reduce((n, m, i) => n + m[key] - memoryBefore[i][key], 0) / (SUBSCRIBERS - warm);
 
     process.stdout.write(
       `${JSON.stringify(
         {
           benchmark: 'subscriptions',
-          config: { subscribers: SUBSCRIBERS, replicas: replicas.length, steps: STEPS, cacheOpenTtlMs: TTL_MS, instance: INSTANCE, redis: 'one redis-server (own, free port)' },
+          config: { subscribers: SUBSCRIBERS, replicas: replicas.length, steps: STEPS, cacheOpenTtlMs: TTL_MS, instance: INSTANCE, zone: ZONE, redis: 'one redis-server (own, free port)' },
           machine: { cpus: os.cpus().length, node: process.version, serverCpu: SERVER_CPU, upstreamCpu: UPSTREAM_CPU, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
-          connect: { allSubscribedWithFirstBucketMs: connectMs },
+          connect: { subscribers: SUBSCRIBERS - warm, allSubscribedWithFirstBucketMs: connectMs },
           upstream: {
             windowSeconds: round(windowMs / 1000),
             calls: windowCalls.length,
@@ -237,19 +263,20 @@ async function main(): Promise<void> {
             subscribersClosed: closed,
           },
           memory: {
-            before: memoryBefore,
-            withIdleSubscribers: memoryIdle,
-            rssMiBPer1000Subscribers: round(memoryDelta('rssMiB') * perThousand),
-            heapUsedMiBPer1000Subscribers: round(memoryDelta('heapUsedMiB') * perThousand),
-            rssKiBPerSubscriber: round((memoryDelta('rssMiB') * 1024) / SUBSCRIBERS),
-            heapUsedKiBPerSubscriber: round((memoryDelta('heapUsedMiB') * 1024) / SUBSCRIBERS),
+            afterGc: true,
+            withWarmUpSubscribers: { subscribers: warm, replicas: memoryBefore },
+            withAllSubscribersIdle: { subscribers: SUBSCRIBERS, replicas: memoryIdle },
+            rssMiBPer1000Subscribers: round(memoryDelta('rssMiB') * 1000),
+            heapUsedMiBPer1000Subscribers: round(memoryDelta('heapUsedMiB') * 1000),
+            rssKiBPerSubscriber: round(memoryDelta('rssMiB') * 1024),
+            heapUsedKiBPerSubscriber: round(memoryDelta('heapUsedMiB') * 1024),
           },
           cpu: {
-            idleCpuMsPerSecondWithoutSubscribers: round(idleCpuPerSecond * 1000),
-            windowCpuMs: round(cpuWindowSeconds * 1000),
-            pushesPerSubscriber: round(pushesPerSubscriber, 2),
-            cpuMsPerPushPer1000Subscribers: round(((cpuNetSeconds * 1000) / pushesPerSubscriber) * perThousand),
-            rawCpuMsPerPushPer1000Subscribers: round(((cpuWindowSeconds * 1000) / pushesPerSubscriber) * perThousand),
+            replicasTogether: true,
+            idleWindow: { seconds: round(idleSeconds), cpuMs: round(idleCpuSeconds * 1000), pushesPerSubscriber: round(idlePushesPerSubscriber, 2) },
+            stepWindow: { seconds: round(windowMs / 1000), cpuMs: round(cpuWindowSeconds * 1000), pushesPerSubscriber: round(pushesPerSubscriber, 2) },
+            idleCpuMsPerSecond: round((idleCpuSeconds * 1000) / idleSeconds),
+            cpuMsPerPushPer1000Subscribers: round(cpuPerPushSeconds * 1000 * perThousand),
           },
         },
         null,

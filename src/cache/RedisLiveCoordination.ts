@@ -48,15 +48,24 @@ export class RedisLiveCoordination implements LiveCoordination {
   readonly replicaId = randomUUID();
   private readonly prefix: string;
   private readonly channel: string;
-  private readonly subscriber: Redis | Cluster;
+  private subscriber?: Redis | Cluster;
   private readonly listeners: ((snapshot: LiveSnapshot) => void)[] = [];
-  private readonly subscribed: Promise<unknown>;
+  private subscribed?: Promise<unknown>;
 
   constructor(private readonly options: RedisLiveCoordinationOptions) {
     this.prefix = options.keyPrefix ?? 'ccc:';
     this.channel = `${this.prefix}live:snapshots`;
-    // Subscriber mode takes the whole connection. Its offline queue is on: SUBSCRIBE waits for
-    // the connection instead of failing, and ioredis resubscribes after every reconnect.
+  }
+
+  /**
+   * The subscriber connection, opened with this replica's first live series (a gateway nobody
+   * subscribes to opens none). Subscriber mode takes the whole connection. Its offline queue is
+   * on: SUBSCRIBE waits for the connection instead of failing, and ioredis resubscribes after
+   * every reconnect.
+   */
+  private listen(): Promise<unknown> {
+    if (this.subscribed) return this.subscribed;
+    const { options } = this;
     const redis = options.redis;
     this.subscriber = isCluster(redis) ? redis.duplicate(undefined, { enableOfflineQueue: true }) : redis.duplicate({ enableOfflineQueue: true });
     // ioredis reports every failed reconnect attempt: one report per outage is enough.
@@ -72,11 +81,12 @@ export class RedisLiveCoordination implements LiveCoordination {
       if (channel === this.channel) this.receive(message);
     });
     this.subscribed = this.subscriber.subscribe(this.channel).catch((error: unknown) => options.onError?.(error));
+    return this.subscribed;
   }
 
-  /** Resolves once the subscription is in place (tests wait for it before publishing). */
+  /** Resolves once the subscription is in place. */
   ready(): Promise<unknown> {
-    return this.subscribed;
+    return this.listen();
   }
 
   private key(seriesKey: string, what: 'poller' | 'interest'): string {
@@ -84,6 +94,7 @@ export class RedisLiveCoordination implements LiveCoordination {
   }
 
   async declareInterest(spec: LiveSeriesSpec, ttlMs: number): Promise<void> {
+    void this.listen();
     await this.options.redis.set(this.key(spec.key, 'interest'), '1', 'PX', ttlMs);
   }
 
@@ -92,6 +103,7 @@ export class RedisLiveCoordination implements LiveCoordination {
   }
 
   async claimPoller(key: string, ttlMs: number): Promise<boolean> {
+    void this.listen();
     return (await this.options.redis.eval(CLAIM, 1, this.key(key, 'poller'), this.replicaId, String(ttlMs))) === 1;
   }
 
@@ -121,7 +133,7 @@ export class RedisLiveCoordination implements LiveCoordination {
   }
 
   async close(): Promise<void> {
-    this.subscriber.disconnect();
+    this.subscriber?.disconnect();
   }
 }
 

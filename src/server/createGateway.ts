@@ -413,7 +413,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       // Apollo's landing pages load from CDNs; the explorer (./explorer) is served locally instead.
       ApolloServerPluginLandingPageDisabled(),
       // In-flight operations get SHUTDOWN_GRACE_MS; idle keep-alive connections close at once.
-      // Subscriptions end and their sockets close (1001) first: clients reconnect to another replica.
+      // Subscriptions end and their sockets close (1001) on stop: clients reconnect to another replica.
       subscriptions.plugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
       // Per-field cache hints would hook every field; Cache-Control comes from the trace instead

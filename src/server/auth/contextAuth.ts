@@ -7,7 +7,7 @@
  * `WWW-Authenticate` challenge of RFC 6750 §3. Other failures (JWKS endpoint down) pass through
  * and end up as a logged INTERNAL_SERVER_ERROR.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLErrorExtensions } from 'graphql';
 import { GatewayError } from '../../reports/errors';
 import type { Authenticator } from './Authenticator';
 import type { Principal } from './principal';
@@ -19,9 +19,10 @@ export async function authenticateRequest(authenticator: Authenticator, authoriz
     if (e instanceof GatewayError && e.code === 'UNAUTHENTICATED') {
       // No token at all: a bare challenge; a bad one: error="invalid_token" (RFC 6750 §3.1).
       const challenge = authorizationHeader === undefined ? 'Bearer' : 'Bearer error="invalid_token"';
-      throw new GraphQLError(e.message, {
-        extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } },
-      });
+      // Apollo reads `http.headers` as a Map. The cast is for the type only: GraphQL Yoga (a bench
+      // peer and the router test's runtime) augments the same extension with a Record type.
+      const extensions = { code: 'UNAUTHENTICATED', http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } };
+      throw new GraphQLError(e.message, { extensions: extensions as unknown as GraphQLErrorExtensions });
     }
     throw e;
   }

@@ -80,7 +80,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const CLOSE_GRACE_MS = 5_000;
 
 export interface SubscriptionServer {
-  /** Apollo Server plugin: its drain ends subscriptions and closes sockets before the HTTP drain. */
+  /** Apollo Server plugin: its drain ends subscriptions and closes their sockets (the HTTP drain waits for them). */
   plugin(): ApolloServerPlugin<GatewayContext>;
   /** Subscriptions open per caller on this replica (tests). */
   openSubscriptions(callerKey: string): number;
