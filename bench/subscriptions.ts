@@ -36,12 +36,12 @@
  *    servers warm), then with all of them connected and idle; the delta per 1,000 subscribers
  *    and per subscriber;
  *  - CPU per push per 1,000 subscribers: the replicas' `process_cpu_seconds_total`
- *    (process.cpuUsage, user + system). The baseline, in the same run: an idle window of 3 TTL
- *    with every subscriber connected and upstream unchanged (polls, upstream calls, Redis, timers
- *    and keepalives go on; pushes only if the simulation changed the hour by itself). The cost
- *    of a push is what the step window spent beyond that rate, per push (bucket versions each
- *    subscriber received in the window), scaled to 1,000 subscribers; when the idle window had
- *    pushes too, the two windows are solved together (cpu = base x seconds + cost x pushes).
+ *    (process.cpuUsage, user + system), both together. The baseline, in the same run: 6 idle
+ *    intervals of one TTL with every subscriber connected and upstream unchanged (polls, upstream
+ *    calls, Redis, timers, keepalives go on; no push in the quiet zone); its median rate. Each step
+ *    runs from its change to the next one (one poll each); its cost is its CPU beyond the idle
+ *    rate over its duration, per push (bucket versions each subscriber received in it), scaled
+ *    to 1,000 subscribers; median and mean over the steps (a shared machine adds spikes).
  *
  * Indicative on a shared machine: the JSON carries the load average at start and end.
  */
@@ -68,6 +68,8 @@ if (!(SUBSCRIBERS > 0) || !(STEPS > 0) || !(TTL_MS >= 500)) throw new Error('SUB
 const MARKER = 100_000;
 /** How long one step may take before the bench gives up on it: a few polls. */
 const STEP_TIMEOUT_MS = 5 * TTL_MS + 10_000;
+/** Idle intervals of one TTL each (one poll each) for the CPU baseline. */
+const IDLE_INTERVALS = 6;
 
 /** A wallboard's selection: a few headline figures of the open hour. */
 const LIVE = `subscription Wallboard($id: ID!) {
@@ -103,8 +105,15 @@ async function metricsOf(replica: Started): Promise<{ name: string; labels: stri
 }
 const sum = (samples: { name: string; value: number }[], name: string) => samples.filter((s) => s.name === name).reduce((n, s) => n + s.value, 0);
 
-async function cpuSeconds(replicas: Started[]): Promise<number[]> {
-  return Promise.all(replicas.map(async (r) => sum(await metricsOf(r), 'process_cpu_seconds_total')));
+/** CPU time (user + system, process.cpuUsage) of the replicas together, in ms. */
+async function totalCpuMs(replicas: Started[]): Promise<number> {
+  const seconds = await Promise.all(replicas.map(async (r) => sum(await metricsOf(r), 'process_cpu_seconds_total')));
+  return seconds.reduce((a, b) => a + b, 0) * 1000;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }
 
 /** RSS and heap used of each replica right after a full collection (the median of 3). */
@@ -116,7 +125,6 @@ async function memoryOf(replicas: Started[]): Promise<{ rssMiB: number; heapUsed
     const all = await Promise.all(replicas.map(metricsOf));
     all.forEach((m, r) => samples[r].push({ rssMiB: sum(m, 'process_resident_memory_bytes') / 2 ** 20, heapUsedMiB: sum(m, 'nodejs_heap_size_used_bytes') / 2 ** 20 }));
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
   return samples.map((s) => ({ rssMiB: round(median(s.map((x) => x.rssMiB))), heapUsedMiB: round(median(s.map((x) => x.heapUsedMiB))) }));
 }
 
@@ -170,15 +178,16 @@ async function main(): Promise<void> {
     const memoryIdle = await memoryOf(replicas);
     await sleep(TTL_MS); // past the collections memoryOf asked for
 
-    progress(`idle window (${3 * TTL_MS} ms), the baseline`);
+    progress(`idle baseline: ${IDLE_INTERVALS} x ${TTL_MS} ms`);
     const eventsAtIdleStart = subscribers.map((s) => s.events.length);
-    const idleStart = Date.now();
-    const idleCpu0 = await cpuSeconds(replicas);
-    for (let t = 0; t < 6; t++) { const a = await cpuSeconds(replicas); await sleep(TTL_MS); const b = await cpuSeconds(replicas); progress(`DEBUG idle ttl ${t}: ${b.map((x, i) => round((x - a[i]) * 1000)).join(' ')}`); }
-    const idleCpu1 = await cpuSeconds(replicas);
-    const idleSeconds = (Date.now() - idleStart) / 1000;
-    const idleCpuSeconds = idleCpu1.reduce((n, c, i) => n + c - idleCpu0[i], 0);
+    const idleIntervals: { ms: number; cpuMs: number }[] = [];
+    for (let t = 0; t < IDLE_INTERVALS; t++) {
+      const [at, cpu] = [Date.now(), await totalCpuMs(replicas)];
+      await sleep(TTL_MS);
+      idleIntervals.push({ cpuMs: (await totalCpuMs(replicas)) - cpu, ms: Date.now() - at });
+    }
     const idlePushesPerSubscriber = subscribers.reduce((n, s, i) => n + s.events.length - eventsAtIdleStart[i], 0) / SUBSCRIBERS;
+    const idleCpuMsPerSecond = median(idleIntervals.map((t) => (t.cpuMs * 1000) / t.ms));
 
     const pollsBefore = await Promise.all(replicas.map(async (r) => sum(await metricsOf(r), 'ccc_gateway_live_polls_total')));
     const pollerIndex = (await Promise.all(replicas.map(async (r) => (await metricsOf(r)).find((s) => s.name === 'ccc_gateway_live_series' && s.labels.includes('polled'))?.value ?? 0))).findIndex((v) => v > 0);
@@ -187,10 +196,21 @@ async function main(): Promise<void> {
     // Steps: change upstream, wait for every subscriber to see it.
     const eventsAtWindowStart = subscribers.map((s) => s.events.length);
     const windowStart = Date.now();
-    const cpu0 = await cpuSeconds(replicas);
-    const steps: { step: number; missing: number }[] = [];
+    const steps: { step: number; missing: number; setAt: number; cpuAtSet: number; pushesPerSubscriber?: number; ms?: number; cpuMs?: number }[] = [];
+    let eventsAtStep = subscribers.map((s) => s.events.length);
+    const closeStep = async (at: number, cpu: number) => {
+      const previous = steps.at(-1);
+      if (!previous) return;
+      previous.ms = at - previous.setAt;
+      previous.cpuMs = cpu - previous.cpuAtSet;
+      const events = subscribers.map((s) => s.events.length);
+      previous.pushesPerSubscriber = events.reduce((n, e, i) => n + e - eventsAtStep[i], 0) / SUBSCRIBERS;
+      eventsAtStep = events;
+    };
     for (let k = 1; k <= STEPS; k++) {
-      const setAt = Date.now();
+      // Steps tile the window: each runs from its change to the next one and holds one poll.
+      const [setAt, cpuAtSet] = [Date.now(), await totalCpuMs(replicas)];
+      await closeStep(setAt, cpuAtSet);
       await emulatorControl(emulator.url, 'options', { openHourExtraCalls: k * MARKER });
       const deadline = setAt + STEP_TIMEOUT_MS;
       let missing = SUBSCRIBERS;
@@ -199,9 +219,10 @@ async function main(): Promise<void> {
         if (missing === 0) break;
         await sleep(50);
       }
-      steps.push({ step: k, missing });
+      steps.push({ step: k, missing, setAt, cpuAtSet });
     }
-    const cpu1 = await cpuSeconds(replicas);
+    await sleep(Math.max(0, steps.at(-1)!.setAt + TTL_MS - Date.now()));
+    await closeStep(Date.now(), await totalCpuMs(replicas));
     const windowEnd = Date.now();
     const windowMs = windowEnd - windowStart;
     const pollsAfter = await Promise.all(replicas.map(async (r) => sum(await metricsOf(r), 'ccc_gateway_live_polls_total')));
@@ -230,11 +251,9 @@ async function main(): Promise<void> {
     const pushesPerSubscriber = subscribers.reduce((n, s, i) => n + s.events.length - eventsAtWindowStart[i], 0) / SUBSCRIBERS;
     const errors = subscribers.reduce((n, s) => n + s.events.filter((e) => e.result.errors).length, 0);
     const closed = subscribers.filter((s) => s.closes.length > 0 || s.error !== undefined).length;
-    const cpuWindowSeconds = cpu1.reduce((n, c, i) => n + c - cpu0[i], 0);
-    // cpu = base x seconds + cost x pushes, for the idle window and the step window.
-    const ratio = windowMs / 1000 / idleSeconds;
-    const cpuPerPushSeconds = (cpuWindowSeconds - idleCpuSeconds * ratio) / (pushesPerSubscriber - idlePushesPerSubscriber * ratio);
+    // Per step: its CPU beyond the idle rate over its duration, per push, per 1,000 subscribers.
     const perThousand = 1000 / SUBSCRIBERS;
+    const costs = steps.map((s) => ((s.cpuMs! - (idleCpuMsPerSecond * s.ms!) / 1000) / Math.max(s.pushesPerSubscriber!, 1)) * perThousand);
     const memoryDelta = (key: 'rssMiB' | 'heapUsedMiB') => memoryIdle.reduce((n, m, i) => n + m[key] - memoryBefore[i][key], 0) / (SUBSCRIBERS - warm);
 
     process.stdout.write(
@@ -272,11 +291,11 @@ async function main(): Promise<void> {
             heapUsedKiBPerSubscriber: round(memoryDelta('heapUsedMiB') * 1024),
           },
           cpu: {
-            replicasTogether: true,
-            idleWindow: { seconds: round(idleSeconds), cpuMs: round(idleCpuSeconds * 1000), pushesPerSubscriber: round(idlePushesPerSubscriber, 2) },
-            stepWindow: { seconds: round(windowMs / 1000), cpuMs: round(cpuWindowSeconds * 1000), pushesPerSubscriber: round(pushesPerSubscriber, 2) },
-            idleCpuMsPerSecond: round((idleCpuSeconds * 1000) / idleSeconds),
-            cpuMsPerPushPer1000Subscribers: round(cpuPerPushSeconds * 1000 * perThousand),
+            of: 'both replicas together, process_cpu_seconds_total',
+            idle: { intervalsCpuMs: idleIntervals.map((t) => round(t.cpuMs)), medianCpuMsPerSecond: round(idleCpuMsPerSecond), pushesPerSubscriber: round(idlePushesPerSubscriber, 2) },
+            steps: steps.map((s) => ({ ms: s.ms, cpuMs: round(s.cpuMs!), pushesPerSubscriber: round(s.pushesPerSubscriber!, 2) })),
+            pushesPerSubscriber: round(pushesPerSubscriber, 2),
+            cpuMsPerPushPer1000Subscribers: { median: round(median(costs)), mean: round(costs.reduce((a, b) => a + b, 0) / costs.length) },
           },
         },
         null,

@@ -87,11 +87,12 @@ export interface AnswerKeyRecipe {
 }
 
 /**
- * `startTime:`/`endTime:` followed by an integer or a string without escapes, then a character
+ * `startTime:`/`endTime:` followed by an integer (as GraphQL writes one: no leading zero, which
+ * would not parse, nor pad a text past MAX_DOCUMENT_BYTES) or a string without escapes, then a character
  * that ends a value in an argument list. Only a scan: a match counts only once a parsed document
  * has confirmed every match of its text (see `answerKeyRecipe`).
  */
-const ENDPOINT_LITERAL = /\b(startTime|endTime)(\s*:\s*)(-?\d+|"[^"\\\n\r]*")(?=[\s,)])/g;
+const ENDPOINT_LITERAL = /\b(startTime|endTime)(\s*:\s*)(-?(?:0|[1-9]\d*)|"[^"\\\n\r]*")(?=[\s,)])/g;
 /** Stands for a blanked literal in a template: never part of a GraphQL document. */
 const BLANK = '\u0001';
 

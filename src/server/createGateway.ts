@@ -524,7 +524,10 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       endpointPath: '/graphql',
       maxBodyBytes: MAX_BODY_BYTES,
       cache: responseCache,
-      openAnswers: openAnswerKeys && !safelist ? { keys: openAnswerKeys, now, onLookup: (outcome) => metrics.recordOpenAnswerLookup(outcome) } : undefined,
+      openAnswers:
+        openAnswerKeys && !safelist
+          ? { keys: openAnswerKeys, now, maxDocumentBytes: config.operationLimits.maxDocumentBytes, onLookup: (outcome) => metrics.recordOpenAnswerLookup(outcome) }
+          : undefined,
       admit: (authorization, clientAddress) => admitCaller(gateOptions, authorization, clientAddress),
       overRefusalBudget: refusedBudget?.overBudget,
       logRequest: logRequests,

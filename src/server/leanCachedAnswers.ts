@@ -33,6 +33,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Admission } from './callerGate';
+import { answerContentType } from './answerMediaType';
 import { DEBUG_HEADER } from './debugExtensionsPlugin';
 import { FEDERATION_TRACE_HEADER } from './httpCaching';
 import { leanAliasable, leanKeyOf, openAnswerRequestOf, permissionKey, type CachedResponse, type OpenAnswerKeys, type ResponseCache } from './responseCache';
@@ -47,7 +48,7 @@ export interface LeanCachedAnswersOptions {
    * entry answers texts other than the one that ran (other literal range ends), and only the
    * Express path checks a text against the list.
    */
-  openAnswers?: { keys: OpenAnswerKeys; now: () => number; onLookup?: (outcome: 'hit' | 'miss' | 'not_keyable') => void };
+  openAnswers?: { keys: OpenAnswerKeys; now: () => number; maxDocumentBytes: number; onLookup?: (outcome: 'hit' | 'miss' | 'not_keyable') => void };
   /** The caller gate's admission (callerGate.admitCaller): authentication and one rate-limit token. */
   admit(authorization: string | undefined, clientAddress: string | undefined): Promise<Admission>;
   /** The budget of refused requests (./limits/rejectionBudget): a caller over it takes the Express path (429). */
@@ -84,7 +85,7 @@ export function leanCachedAnswers(options: LeanCachedAnswersOptions): (req: Inco
     return true;
   };
 
-  const serve = (req: IncomingMessage, res: ServerResponse, entry: CachedResponse) => {
+  const serve = (req: IncomingMessage, res: ServerResponse, entry: CachedResponse, contentType: string) => {
     const locals = (res as unknown as { locals: Locals }).locals;
     if (entry.operationName) locals[LOCALS_OPERATION_NAME] = entry.operationName;
     options.logRequest(req as never, res as never, () => undefined);
@@ -93,7 +94,7 @@ export function leanCachedAnswers(options: LeanCachedAnswersOptions): (req: Inco
       appendVary(res, options.vary);
       const bytes = options.cache.bytesOf(entry);
       res.setHeader('cache-control', options.cache.cacheControlOf(entry));
-      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('content-type', contentType);
       res.setHeader('content-length', bytes.length);
       res.end(bytes);
     };
@@ -129,18 +130,24 @@ export function leanCachedAnswers(options: LeanCachedAnswersOptions): (req: Inco
     locals.admission = admission;
     if ('failure' in admission || !admission.allowed) return onward();
     if (options.overRefusalBudget && (await options.overRefusalBudget(admission.callerKey))) return onward();
+    // The Content-Type Apollo would give the answer; an Accept naming none gets Apollo's 406.
+    const contentType = answerContentType(req.headers.accept);
+    if (contentType === null) return onward();
     const entry = options.cache.get(leanKeyOf(permissionKey(admission.principal), text));
-    if (entry) return serve(req, res, entry);
+    if (entry) return serve(req, res, entry, contentType);
     const open = options.openAnswers;
     // Only bodies that need no persisted-query step (no APQ hash to register, no document id).
     if (open && leanAliasable(parse())) {
       const request = openAnswerRequestOf(admission.principal, parse());
+      // A plan-keyed entry answers texts other than the one that ran (other literal range ends,
+      // ./answerKeys): the Express path refuses a document over MAX_DOCUMENT_BYTES before its lookup.
+      if (request && Buffer.byteLength(request.query) > open.maxDocumentBytes) return onward();
       const found = request && open.keys.keyOf(request, open.now());
       if (found?.state === 'keyable') {
         const hit = found.key === undefined ? undefined : options.cache.get(found.key);
         if (hit) {
           open.onLookup?.('hit');
-          return serve(req, res, hit);
+          return serve(req, res, hit, contentType);
         }
       }
     }

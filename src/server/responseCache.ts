@@ -30,6 +30,7 @@ import type { Principal } from './auth/principal';
 import { DEBUG_HEADER } from './debugExtensionsPlugin';
 import { FEDERATION_TRACE_HEADER, isFinalCacheControl } from './httpCaching';
 import { LOCALS_RAW_BODY } from './leanCachedAnswers';
+import { answerContentType } from './answerMediaType';
 
 /** A stored answer: its bytes, and the Cache-Control it was first sent with (served again as is). */
 export interface CachedResponse {
@@ -212,9 +213,9 @@ export function serveCachedResponses(
   onHit?: (res: Response) => void | Promise<void>,
   openAnswers?: { keys: OpenAnswerKeys; now: () => number; onLookup?: (outcome: 'hit' | 'miss' | 'not_keyable') => void },
 ): RequestHandler {
-  const send = async (res: Response, cached: CachedResponse) => {
+  const send = async (res: Response, cached: CachedResponse, contentType: string) => {
     await onHit?.(res);
-    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-type', contentType);
     // Final answers: the immutable header the executed answer carried; open ones: max-age counted down.
     res.setHeader('cache-control', cache.cacheControlOf(cached));
     res.end(cache.bytesOf(cached));
@@ -225,6 +226,9 @@ export function serveCachedResponses(
     const principal = principalOf(res);
     const key = responseCacheKey(principal, req.body);
     if (key === undefined) return next();
+    // The Content-Type Apollo would give the answer (its 406 when Accept names none: Apollo answers).
+    const contentType = answerContentType(req.headers.accept);
+    if (contentType === null) return next();
     // Read raw by the lean path, which missed: the next identical bytes find the answer there.
     // Judged on the body as sent: the persisted-query step has rewritten req.body by now, and a
     // body with an APQ hash must keep the Express path (its hash is registered on hits).
@@ -233,7 +237,7 @@ export function serveCachedResponses(
     const cached = cache.get(key);
     if (cached !== undefined) {
       if (leanKey !== undefined && cached.expiresAt === undefined) cache.set(leanKey, cached);
-      return send(res, cached);
+      return send(res, cached, contentType);
     }
     res.locals.responseCacheKey = key;
     if (leanKey !== undefined) res.locals.leanResponseCacheKey = leanKey;
@@ -245,7 +249,7 @@ export function serveCachedResponses(
         if (found.state === 'keyable') {
           const entry = found.key === undefined ? undefined : cache.get(found.key);
           openAnswers.onLookup?.(entry ? 'hit' : found.key === undefined ? 'not_keyable' : 'miss');
-          if (entry) return send(res, entry);
+          if (entry) return send(res, entry, contentType);
         } else openAnswers.onLookup?.(found.state === 'not_keyable' ? 'not_keyable' : 'miss');
       }
     }

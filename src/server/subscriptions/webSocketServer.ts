@@ -186,9 +186,16 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
   let closing: Promise<void> | undefined;
   const closeAll = () =>
     (closing ??= (async () => {
-      // Streams end first (their subscribers are done), then the sockets close with 1001.
-      await options.hub.stop();
-      for (let i = 0; i < wsServer.clients.size; i++) metrics.disconnected('shutdown');
+      // All in this tick: Apollo's HTTP drain, which runs alongside, ends every socket of the HTTP
+      // server a moment later, upgraded ones included, and a socket ended before its close frame
+      // was written closes as 1006 instead of 1001. So: every subscription ends (the hub's stop
+      // ends its subscribers at once and releases the leases after), every socket gets its 1001.
+      const hubStopped = options.hub.stop();
+      for (const socket of wsServer.clients) {
+        metrics.disconnected('shutdown');
+        socket.close(SUBSCRIPTION_CLOSE.shutdown, 'Going away');
+      }
+      await hubStopped;
       await cleanup.dispose();
     })());
 
