@@ -72,7 +72,7 @@ const EnvSchema = z.object({
   CACHE_OPEN_TTL_MS: positiveInt.default(30_000),
   // Stale-while-revalidate: an open snapshot this fraction of CACHE_OPEN_TTL_MS old is refreshed
   // in the background while it is still served (never beyond 2x CACHE_OPEN_TTL_MS).
-  CACHE_OPEN_REFRESH_FRACTION: z.coerce.number().gt(0).max(1).default(0.5),
+  CACHE_OPEN_REFRESH_FRACTION: z.coerce.number().gt(0).max(1).default(0.8),
   // How long one ListInstances listing (names, statuses) is served before it is read again.
   INSTANCE_DIRECTORY_TTL_MS: positiveInt.default(60_000),
   // Cached buckets are compact (about 0.9 KB of heap each, key included): 50,000 is about 45 MB.

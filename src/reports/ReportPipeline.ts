@@ -64,9 +64,13 @@ export interface ReportPipelineOptions {
   /**
    * Stale-while-revalidate for open snapshots: once a snapshot is this fraction of
    * `openTtlMs` old (or its bucket has closed), the next read starts one refresh in the
-   * background and keeps serving the snapshot meanwhile. Default 0.5: in normal operation the
-   * refresh lands before the snapshot is `openTtlMs` old, so nothing older is served; a slow or
-   * failing refresh lets it age up to `MAX_SERVED_AGE_TTLS` x `openTtlMs`, never beyond.
+   * background and keeps serving the snapshot meanwhile. Default `DEFAULT_REFRESH_AHEAD_FRACTION`:
+   * in normal operation the refresh lands before the snapshot is `openTtlMs` old, so nothing older
+   * is served; a slow or failing refresh lets it age up to `MAX_SERVED_AGE_TTLS` x `openTtlMs`,
+   * never beyond. Why not earlier: every refresh is an upstream call, and a live poller reads
+   * each series once per `openTtlMs`; at 0.8 a series is refetched about once per TTL whether
+   * dashboards, subscribers or both read it (at 0.5 it was twice), and the refresh still has a
+   * fifth of the TTL (6 s at the default 30 s) to land before the snapshot turns TTL old.
    */
   refreshAheadFraction?: number;
   /** After a failed background refresh, reads wait this long before starting another. */
@@ -74,6 +78,9 @@ export interface ReportPipelineOptions {
   /** Each background refresh's outcome (metrics). */
   onBackgroundRefresh?: (outcome: 'ok' | 'failed', buckets: number) => void;
 }
+
+/** See `ReportPipelineOptions.refreshAheadFraction`. */
+export const DEFAULT_REFRESH_AHEAD_FRACTION = 0.8;
 
 /** An open snapshot is never served once it is this many `openTtlMs` old: then reads wait for upstream. */
 export const MAX_SERVED_AGE_TTLS = 2;
@@ -143,7 +150,7 @@ export class ReportPipeline {
 
   constructor(private readonly options: ReportPipelineOptions) {
     this.scheduler = options.scheduler ?? new UpstreamScheduler({ maxConcurrency: options.upstreamConcurrency });
-    const fraction = options.refreshAheadFraction ?? 0.5;
+    const fraction = options.refreshAheadFraction ?? DEFAULT_REFRESH_AHEAD_FRACTION;
     if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`refreshAheadFraction must be in (0, 1], got ${fraction}`);
     this.refreshAheadMs = Math.round(options.openTtlMs * fraction);
     this.maxServedAgeMs = MAX_SERVED_AGE_TTLS * options.openTtlMs;

@@ -238,6 +238,20 @@ describe('Hive Gateway in front of the subscriptions (graphql-ws to the subgraph
     // Both count against the token's caller at the subgraph (MAX_SUBSCRIPTIONS_PER_CALLER).
     expect(subgraph.live.server.openSubscriptions('sub:svc-reporting')).toBe(2);
   });
+
+  it('accepts the handshake Apollo Router sends in passthrough mode (the docs\' router.yaml)', async () => {
+    // apollo-router src/plugins/subscription/subgraph.rs: the propagated headers go on the upgrade
+    // request, and connection_init carries { connectionParams: { token: <Authorization value> } }.
+    const { authorization } = await token(['ccc-test']);
+    const apollo = subscribe(subgraph.url, LIVE.replace('callCenter { id team name }', 'instanceId'), { id: 'ccc-test' }, {
+      connectionParams: { connectionParams: { token: authorization } },
+      wsOptions: { headers: { authorization } },
+    });
+    subscribers.push(apollo);
+    const first = await apollo.waitFor(() => true);
+    expect(first.result.errors).toBeUndefined();
+    expect(first.result.data.intervalReportUpdates).toMatchObject({ instanceId: 'ccc-test', statsTime: expect.any(Number) });
+  });
 });
 
 async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {

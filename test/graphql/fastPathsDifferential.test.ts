@@ -96,13 +96,13 @@ interface Case {
   secondJitter: number;
 }
 
-const INSTANCES = ['ccc-test', 'ccc-demo-1', 'ccc-demo-2'];
-/** Upstream answers NotExists.InstanceId for it: a partial answer. */
-const REJECTED_INSTANCE = 'ccc-unknown';
+const INSTANCES = ['ccc-test', 'ccc-demo-1'];
+/** ccc-demo-2: the narrow tokens may not read it; ccc-unknown: upstream answers NotExists.InstanceId (a partial answer). */
+const RARE_INSTANCES = ['ccc-demo-2', 'ccc-unknown'];
 /** Mostly valid (spellings of one zone among them); a few rejected (half-hour offset, unknown). */
 const ZONES = ['Asia/Shanghai', 'asia/shanghai', 'ASIA/SHANGHAI', 'PRC', 'Asia/Chongqing', 'UTC', 'Etc/UTC', 'utc', 'Etc/GMT-8', 'Europe/Berlin', 'Europe/Berlin', 'Asia/Kolkata', 'Mars/Olympus'];
 /** Weighted choice: mostly the first (valid) values, so that most answers are stored and served again. */
-const weighted = <T>(common: T[], rare: T[]) => fc.oneof({ arbitrary: fc.constantFrom(...common), weight: 6 }, { arbitrary: fc.constantFrom(...rare), weight: 1 });
+const weighted = <T>(common: T[], rare: T[]) => fc.oneof({ arbitrary: fc.constantFrom(...common), weight: 20 }, { arbitrary: fc.constantFrom(...rare), weight: 1 });
 const INTERVALS = ['HOURLY', 'DAILY', 'WEEKLY', 'MONTHLY', 'TOTAL'];
 const metric = (group: keyof typeof METRICS, i: number) => METRICS[group][i % METRICS[group].length].name;
 
@@ -129,7 +129,7 @@ const endpointArb = (kind: 'start' | 'end') =>
 const fieldArb: fc.Arbitrary<ReportField> = fc.record({
   kind: fc.constantFrom<ReportField['kind']>('intervalInstanceReport', 'intervalInstanceReport', 'combinedIntervalReport', 'intervalReports', 'summary'),
   alias: fc.option(fc.constantFrom('a', 'b', 'report', 'c1'), { nil: undefined }),
-  instances: fc.array(weighted(INSTANCES, [REJECTED_INSTANCE]), { minLength: 1, maxLength: 3 }),
+  instances: fc.array(weighted(INSTANCES, RARE_INSTANCES), { minLength: 1, maxLength: 3 }),
   instanceAsVariable: fc.boolean(),
   interval: fc.option(weighted(INTERVALS, ['DAYLY']), { nil: undefined }),
   timeZone: fc.option(fc.record({ value: weighted(ZONES.slice(0, -2), ZONES.slice(-2)), asVariable: fc.boolean() }), { nil: undefined }),
@@ -142,8 +142,8 @@ const fieldArb: fc.Arbitrary<ReportField> = fc.record({
 
 const caseArb: fc.Arbitrary<Case> = fc.record({
   fields: fc.array(fieldArb, { minLength: 1, maxLength: 3 }),
-  otherOperation: fc.boolean(),
-  operationName: weighted<'Main' | 'Other' | null>(['Main', 'Main', null], ['Other']),
+  otherOperation: weighted([false, false, true], [true]),
+  operationName: weighted<'Main' | 'Other' | null>(['Main', 'Main', 'Main', null], ['Other']),
   token: weighted<Case['token']>(['wide', 'wide', 'narrow', 'narrowReordered'], ['none']),
   accept: weighted<string | null>([null, null, null, '*/*', 'application/json'], ['application/graphql-response+json,application/json;q=0.9', 'text/html']),
   comment: fc.constantFrom<string | null>(null, `# endTime: ${NOW}\n`, '# startTime: 1\n'),
@@ -271,8 +271,11 @@ describe('fast paths answer exactly as graphql-js without caches', () => {
         : order === 'jitteredFirst'
           ? [['A2', fast, second], ['A1', fast, first], ['B1', plain, first], ['B2', plain, second]]
           : [['A1', fast, first], ['B1', plain, first], ['B2', plain, second], ['A2', fast, second], ['A1again', fast, first]];
+    const c0 = process.env.FAST_PATHS_DEBUG ? await cachedCount() : 0;
     for (const [name, gateway, rendered] of steps) results[name] = await send(gateway, c, rendered);
+    if (process.env.FAST_PATHS_DEBUG && results.A1.status === 200 && !results.A1.body.includes('"errors"')) console.log('WHOLE', (await cachedCount()) - c0, order, results.A1.cacheControl, JSON.stringify(first.variables), JSON.stringify(second.variables), first.query);
     if (results.A1.status === 200 && !results.A1.body.includes('"errors"')) tally.whole++;
+    if (process.env.FAST_PATHS_DEBUG) console.log(results.A1.status, /"message":"([^"]*)/.exec(results.A1.body)?.[1]);
     const context = `\n${first.query}\nvariables ${JSON.stringify(first.variables)} / ${JSON.stringify(second.variables)} operationName ${first.operationName} token ${c.token} accept ${c.accept}`;
     expect({ ...results.A1, context }).toEqual({ ...results.B1, context });
     expect({ ...results.A2, context }).toEqual({ ...results.B2, context });

@@ -6,6 +6,7 @@
  * runs in the background while the snapshot is served (stale-while-revalidate).
  */
 import { DAY_MS, HOUR_MS } from '../../src/reports/intervals';
+import { DEFAULT_REFRESH_AHEAD_FRACTION } from '../../src/reports/ReportPipeline';
 import type { Gateway } from '../../src/server/createGateway';
 import { SECRET, sign } from '../auth/tokens';
 import { startTestGateway } from '../helpers/gateway';
@@ -99,7 +100,7 @@ describe('answers holding open buckets, keyed by the resolved plan', () => {
     clock = NOW + 3 * HOUR_MS; // a fresh hour of its own
     const first = await poll({ id: 'ccc-demo-3' });
     const calls = gateway.emulator!.stats.callsReceived;
-    clock += TTL / 2 - 1;
+    clock += TTL * DEFAULT_REFRESH_AHEAD_FRACTION - 1;
     const hits = await metric(gateway, HITS);
     expect((await poll({ id: 'ccc-demo-3' })).text).toBe(first.text);
     expect(await metric(gateway, HITS)).toBe(hits + 1);

@@ -6,13 +6,15 @@
 import { MemoryBucketStore } from '../../src/cache/MemoryBucketStore';
 import { GatewayError } from '../../src/reports/errors';
 import { HOUR_MS } from '../../src/reports/intervals';
-import { PipelineTrace, ReportPipeline, type BucketRangeKey } from '../../src/reports/ReportPipeline';
+import { DEFAULT_REFRESH_AHEAD_FRACTION, PipelineTrace, ReportPipeline, type BucketRangeKey } from '../../src/reports/ReportPipeline';
 import type { ReportAnswer, ReportQuery } from '../../src/reports/ReportSource';
 import { FakeReportSource } from '../helpers/fakeReportSource';
 
 const NOW = Date.UTC(2026, 10, 26, 3, 30);
 const SETTLE = 10 * 60_000;
 const TTL = 30_000;
+/** When an open snapshot is due for its background refresh (the default refresh point). */
+const DUE = TTL * DEFAULT_REFRESH_AHEAD_FRACTION;
 const OPEN_HOUR = Date.UTC(2026, 10, 26, 3);
 const key: BucketRangeKey = { instanceId: 'ccc-test', interval: 'HOURLY', zone: 'UTC', start: NOW - 3 * HOUR_MS, end: NOW };
 
@@ -79,14 +81,14 @@ describe('ReportPipeline: stale-while-revalidate of open snapshots', () => {
     expect((await openHour(pipeline)).offered).toBe(1);
     expect(source.calls).toHaveLength(1);
 
-    clock.now += TTL / 2 - 1; // not due yet (default refresh point: half the TTL)
+    clock.now += DUE - 1; // not due yet
     const early = await openHour(pipeline);
     expect(source.calls).toHaveLength(1);
     expect(early.trace.backgroundRefreshes).toBe(0);
-    expect(early.trace.openSnapshotRefreshAt).toBe(NOW + TTL / 2);
+    expect(early.trace.openSnapshotRefreshAt).toBe(NOW + DUE);
     expect(early.trace.openSnapshotExpiresAt).toBe(NOW + TTL);
 
-    clock.now = NOW + TTL / 2; // due: the refresh starts, upstream is slow
+    clock.now = NOW + DUE; // due: the refresh starts, upstream is slow
     source.gated = true;
     const reads = await Promise.all(Array.from({ length: 20 }, () => openHour(pipeline)));
     // Every read returned before upstream answered, with the previous snapshot, and one call runs.
@@ -100,7 +102,7 @@ describe('ReportPipeline: stale-while-revalidate of open snapshots', () => {
     expect(refreshes).toEqual(['ok']);
     const after = await openHour(pipeline);
     expect(after.offered).toBe(2);
-    expect(after.trace.openSnapshotExpiresAt).toBe(NOW + TTL / 2 + TTL);
+    expect(after.trace.openSnapshotExpiresAt).toBe(NOW + DUE + TTL);
   });
 
   it('never serves a snapshot 2x the TTL old: then reads wait for upstream', async () => {
@@ -125,7 +127,7 @@ describe('ReportPipeline: stale-while-revalidate of open snapshots', () => {
     const { clock, source, pipeline, refreshes } = setup({ refreshRetryBackoffMs: 1_000 });
     await openHour(pipeline);
     source.failWhen = () => new GatewayError('UPSTREAM_UNAVAILABLE', 'down');
-    clock.now = NOW + TTL / 2;
+    clock.now = NOW + DUE;
     expect((await openHour(pipeline)).offered).toBe(1); // the good snapshot, while the refresh fails
     await pipeline.refreshesSettled();
     expect(refreshes).toEqual(['failed']);
