@@ -142,11 +142,11 @@ const fieldArb: fc.Arbitrary<ReportField> = fc.record({
 
 const caseArb: fc.Arbitrary<Case> = fc.record({
   fields: fc.array(fieldArb, { minLength: 1, maxLength: 3 }),
-  otherOperation: weighted([false, false, true], [true]),
+  otherOperation: weighted([false], [true]),
   operationName: weighted<'Main' | 'Other' | null>(['Main', 'Main', 'Main', null], ['Other']),
   token: weighted<Case['token']>(['wide', 'wide', 'narrow', 'narrowReordered'], ['none']),
   accept: weighted<string | null>([null, null, null, '*/*', 'application/json'], ['application/graphql-response+json,application/json;q=0.9', 'text/html']),
-  comment: fc.constantFrom<string | null>(null, `# endTime: ${NOW}\n`, '# startTime: 1\n'),
+  comment: weighted<string | null>([null], [`# endTime: ${NOW}\n`, '# startTime: 1\n', '#\u00a0endTime: 0,\n']),
   secondJitter: fc.integer({ min: 1, max: 5_000 }),
 });
 
