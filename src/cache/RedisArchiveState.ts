@@ -4,7 +4,7 @@
  * Keys (prefix `ccc:` by default):
  *  - `<prefix>archive:{lock}:holder`: the lock, its value the holder's fencing token, `PX` the
  *    lock's TTL (renewed by the holder every third of it); `<prefix>archive:{lock}:token`: the
- *    token counter (INCR: every acquisition gets a token greater than all before it). Both in
+ *    token counter (INCR, raised to the server clock in microseconds: every acquisition gets a token greater than all before it, even after a lost AOF tail). Both in
  *    one slot, so taking the lock is one atomic script, also on Redis Cluster.
  *  - per instance, in the instance's hash tag `{<instanceId>}` (the slot of its bucket keys, so a
  *    fenced bucket write is one script on one node):
@@ -36,10 +36,24 @@ if token < seen then return 0 end
 if token > seen then redis.call('SET', KEYS[1], ARGV[1]) end
 `;
 
+/**
+ * The token is the counter's next value, but never less than the server's clock in microseconds.
+ * Why the clock: a Redis that loses its last second of AOF (a machine crash) can lose the
+ * counter's last INCR while an instance's fence (another key, maybe on another node) kept that
+ * token; a bare INCR would then reissue it, and two holders would share a token. The clock has
+ * moved on since, so the next token is still greater than any issued before. Microseconds since
+ * 1970 (~1.8e15) are safe integers; `%.0f` writes them without Lua's exponent notation.
+ */
 const ACQUIRE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
+local time = redis.call('TIME')
+local clock = tonumber(time[1]) * 1000000 + tonumber(time[2])
+if token < clock then
+  token = clock
+  redis.call('SET', KEYS[2], string.format('%.0f', token))
+end
+redis.call('SET', KEYS[1], string.format('%.0f', token), 'PX', ARGV[1])
 return token
 `;
 const RENEW = `
