@@ -380,6 +380,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     metrics: live.metrics,
     queueMax: config.subscriptions.queueMax,
     keepAliveMs: config.subscriptions.keepAliveMs,
+    maxConnectionsPerCaller: config.subscriptions.maxConnectionsPerCaller,
+    maxMessageBytes: MAX_BODY_BYTES,
     allowedOrigin: originMatcher(config.cors.origins),
     logger,
   });

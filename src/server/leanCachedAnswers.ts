@@ -34,6 +34,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Admission } from './callerGate';
 import { answerContentType } from './answerMediaType';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './limits/requestBody';
 import { DEBUG_HEADER } from './debugExtensionsPlugin';
 import { FEDERATION_TRACE_HEADER } from './httpCaching';
 import { leanAliasable, leanKeyOf, openAnswerRequestOf, permissionKey, type CachedResponse, type OpenAnswerKeys, type ResponseCache } from './responseCache';
@@ -142,6 +143,9 @@ export function leanCachedAnswers(options: LeanCachedAnswersOptions): (req: Inco
       // A plan-keyed entry answers texts other than the one that ran (other literal range ends,
       // ./answerKeys): the Express path refuses a document over MAX_DOCUMENT_BYTES before its lookup.
       if (request && Buffer.byteLength(request.query) > open.maxDocumentBytes) return onward();
+      // Variables the Express path refuses (rejectDeeplyNestedInput) are never keyed here: the key
+      // serializes them recursively, which JSON nested thousands deep would overflow (a 500).
+      if (request && jsonDepthExceeds(request.variables, MAX_JSON_DEPTH)) return onward();
       const found = request && open.keys.keyOf(request, open.now());
       if (found?.state === 'keyable') {
         const hit = found.key === undefined ? undefined : options.cache.get(found.key);
@@ -162,7 +166,9 @@ export function leanCachedAnswers(options: LeanCachedAnswersOptions): (req: Inco
     req.once('end', () => {
       if (settled) return;
       settled = true;
-      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const decoded = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      // body-parser decodes with iconv-lite, which drops a leading byte order mark: so does this path.
+      const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
       handleBody(req, res, app, text).catch((error) => {
         // Not expected (admission catches authentication failures): Express's error handler answers.
         const locals: Locals = ((res as unknown as { locals?: Locals }).locals ??= Object.create(null));

@@ -168,7 +168,7 @@ function recipeId(operationName: string | undefined, documentKey: string): strin
 export function openAnswerRequestOf(principal: Principal, body: unknown): OpenAnswerRequest | undefined {
   const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
   if (typeof query !== 'string') return undefined;
-  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
+  if (!validOperationName(operationName)) return undefined;
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
   return { principal, query, operationName: operationName ?? undefined, variables: (variables ?? undefined) as Record<string, unknown> | undefined };
 }
@@ -195,11 +195,20 @@ function parsedOrUndefined(text: string): unknown {
   }
 }
 
+/**
+ * Absent, null, or a name an operation can have. Apollo refuses any other `operationName` (a
+ * number: 400; `""`: no operation has that name), so a request carrying one must never be keyed
+ * like the same request without it, which would serve it the answer of the latter.
+ */
+function validOperationName(operationName: unknown): operationName is string | null | undefined {
+  return operationName === undefined || operationName === null || (typeof operationName === 'string' && operationName !== '');
+}
+
 /** The cache key of a POSTed operation, or undefined when it is not a candidate. */
 export function responseCacheKey(principal: Principal, body: unknown): string | undefined {
   const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
-  if (typeof query !== 'string') return undefined;
-  return `${permissionKey(principal)}\u0000${typeof operationName === 'string' ? operationName : ''}\u0000${query}\u0000${variables === undefined ? '' : JSON.stringify(variables)}`;
+  if (typeof query !== 'string' || !validOperationName(operationName)) return undefined;
+  return `${permissionKey(principal)}\u0000${operationName ?? ''}\u0000${query}\u0000${variables === undefined ? '' : JSON.stringify(variables)}`;
 }
 
 /**

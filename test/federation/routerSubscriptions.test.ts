@@ -49,7 +49,7 @@ const ZONE = 'Asia/Shanghai';
 const START = DateTime.fromISO('2026-11-26T11:30:00', { zone: ZONE }).toMillis();
 const HOUR_11 = DateTime.fromISO('2026-11-26T11:00:00', { zone: ZONE }).toMillis();
 
-export const WALLBOARDS_SDL = `
+const WALLBOARDS_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.4", import: ["@key", "@external"])
 
   type CallCenterInstance @key(fields: "id") {
@@ -129,7 +129,7 @@ async function startRouter(supergraph: string): Promise<{ url: string; close(): 
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}${runtime.graphqlEndpoint}`;
   // The runtime loads the supergraph on its first HTTP request; a WebSocket operation before that
-  // finds no schema ("Expected null to be a GraphQL schema"). The CLI does the same warm-up.
+  // finds no schema ("Expected null to be a GraphQL schema").
   const warmUp = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
   if (!warmUp.ok) throw new Error(`router not ready: ${warmUp.status} ${await warmUp.text()}`);
   return {

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { Gateway } from '../../src/server/createGateway';
 import { startTestGateway } from '../helpers/gateway';
+import { HOUR_MS } from '../../src/reports/intervals';
 
-const NOW = Date.UTC(2026, 10, 26, 3, 30, 12, 345);
 function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (response) => {
@@ -14,25 +14,19 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
     request.end(body);
   });
 }
-const metrics = async (g: Gateway) => (await (await fetch(g.url.replace('/graphql', '/metrics'))).text()).split('\n').filter((l) => /open_answer|operation="cached"/.test(l) && !l.startsWith('#')).join(' | ');
+const T0 = Date.UTC(2026, 10, 26, 3, 9, 55, 0); // 11:09:55 Shanghai
 describe('probe', () => {
-  let g: Gateway;
-  beforeAll(async () => { g = await startTestGateway({}, { now: () => NOW }); });
-  afterAll(() => g.close());
-  it.each([
-    [`query Main($v0: [ID!]!, $v1: Timestamp) {
-  c10: combinedIntervalReport(instanceIds: $v0, startTime: 1792207812345, interval: HOURLY, timeZone: "utc", emptyIntervals: ZERO) @include(if: true) { instanceIds statsTime }
-}`, { v0: ['ccc-test'], v1: 1792207812345 }],
-    [`query Main($v1: Timestamp) {
-  i2: callCenterInstance(id: "ccc-demo-1") { id __typename b: intervalReports(startTime: $v1, endTime :	1795663812345, interval: DAILY, timeZone: "asia/shanghai", emptyIntervals: OMIT) { statsTime } }
-}`, { v1: 1792207812345 }],
-    [`query Main($v1: Timestamp) {
-  b: intervalInstanceReport(instanceId: "ccc-test", startTime: $v1, endTime: 1795663812345, interval: DAILY) { statsTime }
-}`, { v1: 1792207812345 }],
-  ])('%s', async (query, variables) => {
-    for (let i = 0; i < 3; i++) {
-      const a = await post(g.url, JSON.stringify({ query, variables }));
-      console.log(a.status, a.headers['cache-control'], a.text.length, await metrics(g));
+  let clock = T0;
+  let a: Gateway; let b: Gateway;
+  beforeAll(async () => { a = await startTestGateway({}, { now: () => clock }); b = await startTestGateway({ RESPONSE_CACHE_MAX_BYTES: '0' }, { now: () => clock }); });
+  afterAll(() => Promise.all([a.close(), b.close()]));
+  it('settle boundary', async () => {
+    const q = `query Q($end: Timestamp) { intervalInstanceReport(instanceId: "ccc-test", interval: HOURLY, startTime: ${T0 - 3 * HOUR_MS}, endTime: $end) { statsTime closed inbound { callsOffered } } }`;
+    for (const step of [0, 4000, 6000, 10000, 14000, 20000, 31000]) {
+      clock = T0 + step;
+      const body = JSON.stringify({ query: q, variables: { end: clock } });
+      const ra = await post(a.url, body); const rb = await post(b.url, body);
+      console.log(step, ra.text === rb.text ? 'SAME' : 'DIFF', ra.headers['cache-control'], rb.headers['cache-control'], ra.text.slice(0, 400), '\n', rb.text.slice(0, 400));
     }
   });
 });

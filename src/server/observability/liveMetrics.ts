@@ -9,7 +9,7 @@ import type { LiveDropReason, LiveHubObserver } from '../../reports/LiveReportHu
 const MAX_INSTANCE_LABELS = 200;
 
 /** Why the gateway closed a subscription connection. */
-export type LiveDisconnectReason = LiveDropReason | 'token-expired' | 'unauthenticated' | 'shutdown';
+export type LiveDisconnectReason = LiveDropReason | 'token-expired' | 'unauthenticated' | 'too-many-connections' | 'shutdown';
 
 export interface LiveMetrics extends LiveHubObserver {
   disconnected(reason: LiveDisconnectReason): void;

@@ -23,6 +23,11 @@ import type { SubscriptionAdmission } from './subscriptionAdmission';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createHandler } = require('graphql-sse/lib/use/express') as typeof import('graphql-sse/lib/use/express');
 
+/** graphql-sse's single-connection mode names its reserved stream in this header (or a `token` query parameter). */
+const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
+const SINGLE_CONNECTION_REFUSED =
+  "graphql-sse's single-connection mode is not served here; use distinct connections (createClient({ singleConnection: false }), the default): one POST or GET with Accept: text/event-stream per subscription";
+
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -47,6 +52,17 @@ export function sseSubscriptions(options: SseSubscriptionOptions): RequestHandle
   const subscriptions = new WeakMap<object, { release(): void; principal: Principal }>();
 
   const handler = createHandler<Record<PropertyKey, unknown>>({
+    // Only the distinct-connections mode: graphql-sse's single-connection mode keeps a stream per
+    // PUT reservation, made before onSubscribe (so without authentication) and never expired.
+    // A null token disables it; its requests get a clear 405 instead of a 404.
+    authenticate(req) {
+      const raw = req.raw;
+      if (raw.method === 'PUT' || raw.method === 'DELETE' || raw.headers[STREAM_TOKEN_HEADER] !== undefined || new URL(raw.url ?? '', 'http://localhost/').searchParams.has('token')) {
+        return refusal(405, 'Method Not Allowed', [{ message: SINGLE_CONNECTION_REFUSED, extensions: { code: 'BAD_REQUEST' } }], { allow: 'GET, POST' });
+      }
+      return null;
+    },
+
     async onSubscribe(req, params) {
       const raw = req.raw;
       const res = req.context.res;
@@ -103,10 +119,18 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult
   return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
 }
 
-/** The stream until the token expires; then one last event with the reason, and the end. */
-async function* untilExpiry(source: AsyncIterable<ExecutionResult>, expiresAt: number, onExpired: () => void): AsyncGenerator<ExecutionResult> {
+/**
+ * The stream until the token expires; then one last event with the reason, and the end.
+ *
+ * An iterator object rather than an async generator: a generator's `return()` waits for the
+ * `next()` it is running, which for a quiet series is the next update, perhaps never. graphql-sse
+ * calls `return()` when the client disconnects, and that must end the subscription (and release
+ * its count) at once.
+ */
+function untilExpiry(source: AsyncIterable<ExecutionResult>, expiresAt: number, onExpired: () => void): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
+  let finished = false;
   const expired = new Promise<'expired'>((resolve) => {
     const arm = () => {
       const left = expiresAt - Date.now();
@@ -115,19 +139,39 @@ async function* untilExpiry(source: AsyncIterable<ExecutionResult>, expiresAt: n
     };
     arm();
   });
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), expired]);
-      if (next === 'expired') {
-        onExpired();
-        yield { errors: [new GraphQLError('Bearer token expired; subscribe again with a fresh token', { extensions: { code: 'UNAUTHENTICATED' } })] };
-        return;
-      }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
     clearTimeout(timer);
     await iterator.return?.();
-  }
+  };
+  const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
+  return {
+    async next() {
+      if (finished) return done();
+      const next = await Promise.race([iterator.next(), expired]);
+      if (finished) return done();
+      if (next === 'expired') {
+        await finish();
+        onExpired();
+        return { value: { errors: [new GraphQLError('Bearer token expired; subscribe again with a fresh token', { extensions: { code: 'UNAUTHENTICATED' } })] }, done: false };
+      }
+      if (next.done) {
+        await finish();
+        return done();
+      }
+      return next;
+    },
+    async return() {
+      await finish();
+      return done();
+    },
+    async throw(error: unknown) {
+      await finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

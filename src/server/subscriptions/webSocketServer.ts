@@ -43,6 +43,7 @@ export const SUBSCRIPTION_CLOSE = {
   unauthenticated: CloseCode.Unauthorized, // 4401: graphql-ws clients do not retry
   tokenExpired: CloseCode.Forbidden, // 4403: graphql-ws clients retry (with fresh connectionParams)
   slowConsumer: 1013, // Try Again Later: clients retry
+  tooManyConnections: CloseCode.TooManyInitialisationRequests, // 4429: graphql-ws clients do not retry
   shutdown: 1001, // Going Away: clients retry, on another replica
 } as const;
 
@@ -61,6 +62,10 @@ export interface SubscriptionServerOptions {
   queueMax: number;
   /** Ping interval (0: none); a socket that does not pong within it is terminated. */
   keepAliveMs: number;
+  /** MAX_CONNECTIONS_PER_CALLER: connections one caller may hold open at once on this replica. */
+  maxConnectionsPerCaller: number;
+  /** Largest message accepted (the HTTP body limit); a larger frame closes the socket with 1009 before it is buffered. */
+  maxMessageBytes: number;
   /** Browser origins allowed besides the gateway's own (CORS_ORIGINS); none: same origin only. */
   allowedOrigin?: (origin: string) => boolean;
   logger: Logger;
@@ -72,12 +77,19 @@ interface Connection {
   /** Subscription id -> its release from the caller's count (SubscriptionAdmission). */
   releases: Map<string, () => void>;
   expiry?: NodeJS.Timeout;
+  /** The socket has closed (subscriptions admitted after that are released at once, never run). */
+  closed?: boolean;
 }
 
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long a closing socket may take to answer the close frame before it is cut. */
 const CLOSE_GRACE_MS = 5_000;
+/**
+ * How long a socket may stay open without `connection_init` (closed with 4408): graphql-ws'
+ * default, stated here because it is what bounds sockets that never authenticate.
+ */
+const CONNECTION_INIT_WAIT_MS = 3_000;
 
 export interface SubscriptionServer {
   /** Apollo Server plugin: its drain ends subscriptions and closes their sockets (the HTTP drain waits for them). */
@@ -90,10 +102,14 @@ export interface SubscriptionServer {
 export function serveSubscriptions(options: SubscriptionServerOptions): SubscriptionServer {
   const { schema, metrics, logger, admission } = options;
   const connections = new WeakMap<WebSocket, Connection>();
+  /** Authenticated connections open per caller (MAX_CONNECTIONS_PER_CALLER). */
+  const connectionsPerCaller = new Map<string, number>();
 
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: options.path,
+    // ws' default is 100 MiB, buffered and then parsed as JSON: bounded like an HTTP body instead.
+    maxPayload: options.maxMessageBytes,
     // Cross-site WebSocket hijacking: a browser page on another origin may connect only if
     // CORS_ORIGINS lets it call the endpoint over HTTP. Non-browser clients send no Origin.
     verifyClient: ({ origin, req }: { origin?: string; req: http.IncomingMessage }) =>
@@ -111,6 +127,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
   const cleanup = useServer<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>(
     {
       schema,
+      connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
       async onConnect(ctx) {
         const { socket, request } = ctx.extra;
         let principal: Principal;
@@ -125,7 +142,20 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           }
           return false;
         }
+        // Closed while its token was checked (onClose has run already): nothing to count or arm.
+        if (socket.readyState !== socket.OPEN) return false;
         const callerKey = options.authOff || !principal.callerKey ? `ip:${request.socket.remoteAddress ?? 'unknown'}` : principal.callerKey;
+        const held = connectionsPerCaller.get(callerKey) ?? 0;
+        if (held >= options.maxConnectionsPerCaller) {
+          close(
+            socket,
+            SUBSCRIPTION_CLOSE.tooManyConnections,
+            `Too many connections: at most ${options.maxConnectionsPerCaller} per caller (MAX_CONNECTIONS_PER_CALLER); multiplex subscriptions`,
+            'too-many-connections',
+          );
+          return false;
+        }
+        connectionsPerCaller.set(callerKey, held + 1);
         const connection: Connection = { principal, callerKey, releases: new Map() };
         connections.set(socket, connection);
         if (principal.expiresAt !== undefined) {
@@ -152,6 +182,11 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           close(socket, SUBSCRIPTION_CLOSE.slowConsumer, `slow consumer: over ${options.queueMax} updates unread (SUBSCRIPTION_QUEUE_MAX); read faster`, reason),
         );
         if ('errors' in admitted) return admitted.errors;
+        if (connection.closed) {
+          // The socket went away while the subscription was admitted: no read for nobody.
+          admitted.release();
+          return [new GraphQLError('The connection has closed')];
+        }
         connection.releases.set(id, admitted.release);
         return admitted.args;
       },
@@ -174,6 +209,10 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
       onClose(ctx) {
         const connection = connections.get(ctx.extra.socket);
         if (!connection) return;
+        connection.closed = true;
+        const left = (connectionsPerCaller.get(connection.callerKey) ?? 1) - 1;
+        if (left > 0) connectionsPerCaller.set(connection.callerKey, left);
+        else connectionsPerCaller.delete(connection.callerKey);
         clearTimeout(connection.expiry);
         for (const release of connection.releases.values()) release();
         connection.releases.clear();
@@ -234,8 +273,20 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
  */
 export function bearerOf(params: Record<string, unknown> | undefined, request: http.IncomingMessage): string | undefined {
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-  const bare = text(params?.token);
-  return text(params?.authorization) ?? text(params?.Authorization) ?? (bare && `Bearer ${bare}`) ?? text(request.headers.authorization);
+  // A bare token may already carry its scheme: Apollo Router sends `{ token: "Bearer ..." }`.
+  const withScheme = (token: string | undefined) => token && (/^bearer\s/i.test(token) ? token : `Bearer ${token}`);
+  // Apollo Router nests its connection parameters: `{ connectionParams: { token } }`.
+  const nested = params?.connectionParams;
+  const inner = nested && typeof nested === 'object' ? (nested as Record<string, unknown>) : undefined;
+  return (
+    text(params?.authorization) ??
+    text(params?.Authorization) ??
+    withScheme(text(params?.token)) ??
+    text(inner?.authorization) ??
+    text(inner?.Authorization) ??
+    withScheme(text(inner?.token)) ??
+    text(request.headers.authorization)
+  );
 }
 
 function sameOrigin(origin: string, request: http.IncomingMessage): boolean {
