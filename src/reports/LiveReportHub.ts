@@ -271,7 +271,14 @@ export class LiveReportHub {
     const leaseMs = Math.max(pollIntervalMs * LEASE_INTERVALS, MIN_LEASE_MS);
     try {
       if (series.subscribers.size > 0) await coordination.declareInterest(series.spec, leaseMs);
-      series.polling = await coordination.claimPoller(series.spec.key, leaseMs);
+      const claimed = await coordination.claimPoller(series.spec.key, leaseMs);
+      if (series.stopped) {
+        // Dropped while the claim was on its way (its last subscriber left at once): a lease won
+        // now would block other replicas' polls until it expires.
+        if (claimed) await coordination.releasePoller(series.spec.key);
+        return;
+      }
+      series.polling = claimed;
       if (series.polling && series.subscribers.size === 0 && !(await coordination.hasInterest(series.spec.key))) {
         // Nobody anywhere watches it any more.
         await this.dropSeries(series);

@@ -244,12 +244,10 @@ export function resolveAnswerKey(
   const coerced = getVariableValues(schema, recipe.variableDefinitions, inputs, { maxErrors: 1 });
   if (coerced.errors) return undefined;
   const variables = coerced.coerced;
-  let exact: Record<string, unknown> | undefined;
-  for (const name of Object.keys(raw)) {
-    if (recipe.endpointVariables.has(name)) continue;
-    (exact ??= {})[name] = raw[name];
-  }
-  const parts: string[] = [request.permissionKey, recipe.operationName ?? '', request.documentKey, exact === undefined ? '' : JSON.stringify(exact)];
+  // As [name, value] pairs, not an object: `exact["__proto__"] = value` would set a prototype
+  // (dropped by JSON.stringify), and `$__proto__` is a variable name GraphQL allows.
+  const exact = Object.entries(raw).filter(([name]) => !recipe.endpointVariables.has(name));
+  const parts: string[] = [request.permissionKey, recipe.operationName ?? '', request.documentKey, exact.length === 0 ? '' : JSON.stringify(exact)];
   try {
     for (const { field, node, instance } of recipe.reportFields) {
       const args = getArgumentValues(field, node, variables) as Record<string, any>;

@@ -362,6 +362,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     metrics: live.metrics,
     createContext: operationContext,
     rateLimiter,
+    // REJECTED_REQUESTS_PER_MINUTE, the same budget as HTTP's (created below, read when a subscription arrives).
+    refusalBudget: { overBudget: async (callerKey) => (await refusedBudget?.overBudget(callerKey)) ?? false, charge: (callerKey) => refusedBudget?.charge(callerKey) },
     safelist,
     documentLimits: config.operationLimits,
     maxDocumentBytes: config.operationLimits.maxDocumentBytes,

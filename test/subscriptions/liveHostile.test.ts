@@ -13,8 +13,12 @@ import { DateTime } from 'luxon';
 import WebSocket from 'ws';
 import type { Gateway } from '../../src/server/createGateway';
 import { SignJWT } from 'jose';
+import { InProcessLiveCoordination } from '../../src/cache/InProcessLiveCoordination';
+import type { LiveSeriesSpec } from '../../src/reports/LiveCoordination';
+import { LiveReportHub } from '../../src/reports/LiveReportHub';
 import { sign, SECRET, SECRET_BYTES } from '../auth/tokens';
 import { startTestGateway } from '../helpers/gateway';
+import { METRICS } from '../../src/reports/metrics';
 import { hostileDocuments } from '../helpers/hostileDocuments';
 import { startRedisServer, type TestRedisServer } from '../helpers/redisServer';
 import { wsUrl } from '../helpers/subscribers';
@@ -180,10 +184,20 @@ describe('live report subscriptions: hostile clients', () => {
   });
 
   describe('messages', () => {
-    it('closes a socket that sends a 10 MB frame with 1009 before reading it as JSON', async () => {
-      const socket = await open(gateway.url, { authorization: await token() });
-      socket.send({ id: '1', type: 'subscribe', payload: { query: `subscription { ${'a '.repeat(5_000_000)} }` } });
-      expect((await socket.closed).code).toBe(1009);
+    it('closes a socket that sends a 10 MB frame with 1009 before reading it as JSON, without a stack on stderr', async () => {
+      const consoleError = jest.spyOn(console, 'error');
+      try {
+        const socket = await open(gateway.url, { authorization: await token() });
+        socket.send({ id: '1', type: 'subscribe', payload: { query: `subscription { ${'a '.repeat(5_000_000)} }` } });
+        expect((await socket.closed).code).toBe(1009);
+        // A frame with an invalid opcode: ws answers 1002.
+        const garbled = await open(gateway.url, { authorization: await token() });
+        (garbled.ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0]));
+        expect((await garbled.closed).code).toBe(1002);
+        expect(consoleError).not.toHaveBeenCalled();
+      } finally {
+        consoleError.mockRestore();
+      }
     });
 
     it.each([
@@ -313,6 +327,34 @@ describe('live report subscriptions: hostile clients', () => {
       expect(socket.ws.readyState).toBe(WebSocket.OPEN);
     });
 
+    it('releases a poller lease granted after its series was dropped (unsubscribed during the first claim)', async () => {
+      const spec: LiveSeriesSpec = { key: 'ccc-test:HOURLY:UTC', instanceIds: ['ccc-test'], interval: 'HOURLY', zone: 'UTC' };
+      const coordination = new InProcessLiveCoordination();
+      const held = new Set<string>();
+      let grant!: () => void;
+      const granted = new Promise<void>((resolve) => (grant = resolve));
+      // A lease store as Redis keeps it: whoever claims first holds it until released.
+      let claims = 0;
+      coordination.claimPoller = async (key) => {
+        await granted;
+        held.add(key);
+        claims++;
+        return true;
+      };
+      coordination.releasePoller = async (key) => {
+        held.delete(key);
+      };
+      const hub = new LiveReportHub({ coordination, now: () => START, settleDelayMs: 0, pollIntervalMs: 50, maxQueuedEvents: 4, poll: async () => [] });
+      const subscriber = hub.subscribe(spec, [], () => undefined);
+      await subscriber.return();
+      expect(hub.stats.series).toBe(0);
+      grant();
+      await until(() => claims === 1, 'the claim was granted');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(held.size).toBe(0);
+      await hub.stop();
+    });
+
     it('releases the count of subscriptions whose socket vanished while they were being admitted', async () => {
       const authorization = await token({ sub: 'vanisher' });
       for (let i = 0; i < 10; i++) {
@@ -365,4 +407,90 @@ describe('live report subscriptions: hostile clients', () => {
       await until(() => gateway.live.server.openSubscriptions('sub:sse-flood') === 0, 'closed streams release their count');
     });
   });
+});
+
+describe('live report subscriptions: refused documents share HTTP\'s REJECTED_REQUESTS_PER_MINUTE', () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, REJECTED_REQUESTS_PER_MINUTE: '3' }, { now: () => START, livePollIntervalMs: 100 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('refuses a caller that keeps sending hostile documents over WebSocket before parsing them, and over HTTP too', async () => {
+    const authorization = `Bearer ${await sign({ ccc_instances: ['ccc-test'], sub: 'document-spammer' })}`;
+    const socket = await initialised(gateway.url, { authorization });
+    try {
+      const worst = hostileDocuments().find((d) => d.name === 'repeated unknown one-letter field (under the token limit)')!;
+      const codes: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        socket.send({ id: `d${i}`, type: 'subscribe', payload: { query: worst.query } });
+        const message = await socket.next((m) => m.id === `d${i}`);
+        codes.push(message.payload[0].extensions.code);
+      }
+      // At most the minute's 3 were examined; the rest were refused before parsing.
+      expect(codes.filter((code) => code === 'OPERATION_TOO_EXPENSIVE').length).toBeGreaterThanOrEqual(1);
+      expect(codes.filter((code) => code === 'OPERATION_TOO_EXPENSIVE').length).toBeLessThanOrEqual(3);
+      expect(codes.filter((code) => code === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(7);
+      // The same budget as HTTP's: the caller's next HTTP operation is refused too.
+      const http = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect(http.status).toBe(429);
+      // A valid subscription from the same caller is refused as well while the budget is spent.
+      socket.send({ id: 'ok', type: 'subscribe', payload: { query: LIVE, variables: { id: 'ccc-test' } } });
+      expect((await socket.next((m) => m.id === 'ok')).payload[0].extensions.code).toBe('RATE_LIMITED');
+    } finally {
+      socket.ws.terminate();
+    }
+  });
+});
+
+describe('live report subscriptions: a Server-Sent Events client that stops reading', () => {
+  const clock = { now: START };
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({ SUBSCRIPTION_QUEUE_MAX: '2', MAX_ALIASES: '200', CACHE_SETTLE_DELAY_MS: '0' }, { now: () => clock.now, livePollIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('has its stream cut once SUBSCRIPTION_QUEUE_MAX updates wait for it, like a WebSocket, and its count released', async () => {
+    // About 100 kB per update, so that the stalled reader's socket buffers fill after a few updates.
+    const inbound = METRICS.inbound.map((m) => m.name).join(' ');
+    const heavy = `subscription($id: ID!) { intervalReportUpdates(instanceId: $id) { statsTime ${Array.from({ length: 100 }, (_, i) => `g${i}: inbound { ...I }`).join(' ')} } }
+      fragment I on InboundMetrics { ${inbound} }`;
+    let received = 0;
+    let cut = false;
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const request = http.request(`${gateway.url}/stream`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' } }, resolve);
+      request.on('error', reject);
+      request.end(JSON.stringify({ query: heavy, variables: { id: 'ccc-test' } }));
+    });
+    expect(response.statusCode).toBe(200);
+    response.on('data', (chunk: Buffer) => (received += chunk.length));
+    response.on('close', () => (cut = true));
+    response.on('error', () => (cut = true));
+    await until(() => received > 50_000, 'the first bucket arrived');
+    // A healthy WebSocket subscriber on the same series tells when each poll has been delivered.
+    const healthy = await initialised(gateway.url, {});
+    healthy.send({ id: 'h', type: 'subscribe', payload: { query: LIVE, variables: { id: 'ccc-test' } } });
+    await healthy.next((m) => m.id === 'h');
+    response.socket.pause();
+    try {
+      let minutes = 0;
+      while (gateway.live.server.openSubscriptions('ip:127.0.0.1') > 1) {
+        if (++minutes > 45) throw new Error(`the stalled stream was never cut (the gateway holds what it cannot send): ${process.memoryUsage().rss} bytes RSS`);
+        const seen = healthy.messages.length;
+        clock.now += 60_000;
+        await until(() => healthy.messages.length > seen, 'the healthy subscriber got the update');
+      }
+      response.socket.resume();
+      await until(() => cut, 'the stalled stream ends');
+      expect(gateway.live.hub.stats.subscribers).toBe(1);
+    } finally {
+      healthy.ws.terminate();
+      response.destroy();
+    }
+  }, 60_000);
 });

@@ -31,6 +31,8 @@ export interface RejectionBudget {
   admit(res: Response): Promise<boolean>;
   /** Whether a caller is over its budget now, without answering (the lean path of cached answers). */
   overBudget(callerKey: string): Promise<boolean>;
+  /** Charges one refusal that has no HTTP answer of its own (a subscription refused over WebSocket or SSE). */
+  charge(callerKey: string): void;
 }
 
 export function rejectionBudget(options: { perMinute: number; onRefused?: () => void }): RejectionBudget {
@@ -72,6 +74,9 @@ export function rejectionBudget(options: { perMinute: number; onRefused?: () => 
   return {
     admit,
     overBudget: async (callerKey) => (await overOf(callerKey)) !== undefined,
+    charge: (callerKey) => {
+      for (const w of windows) w.limiter.penalty(callerKey, 1).catch(() => undefined);
+    },
     middleware: async (_req, res, next) => {
       if (!(await admit(res))) return;
       const caller = callerKeyOf(res);

@@ -10,7 +10,7 @@
  * reading has its response cut once SUBSCRIPTION_QUEUE_MAX updates wait for it; shutdown
  * completes every stream.
  */
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { GatewayError } from '../../reports/errors';
 import type { Authenticator } from '../auth/Authenticator';
@@ -48,6 +48,8 @@ function refusal(status: number, statusText: string, errors: unknown[], headers:
 
 export function sseSubscriptions(options: SseSubscriptionOptions): RequestHandler {
   const { admission, metrics, logger } = options;
+  /** Per response: how many of its events were written out (back pressure, see writeFlow). */
+  const flows = new WeakMap<object, WriteFlow>();
   /** Per subscription (its context): the count's release and who it is for. */
   const subscriptions = new WeakMap<object, { release(): void; principal: Principal }>();
 
@@ -89,10 +91,12 @@ export function sseSubscriptions(options: SseSubscriptionOptions): RequestHandle
       return admitted.args as never;
     },
 
-    onOperation(ctx, _req, _args, result) {
+    onOperation(ctx, req, _args, result) {
+      if (!isAsyncIterable(result)) return undefined;
       const expiresAt = subscriptions.get(ctx)?.principal.expiresAt;
-      if (expiresAt === undefined || !isAsyncIterable(result)) return undefined;
-      return untilExpiry(result, expiresAt, () => metrics.disconnected('token-expired'));
+      const stream = expiresAt === undefined ? result : untilExpiry(result, expiresAt, () => metrics.disconnected('token-expired'));
+      const flow = flows.get(req.context.res);
+      return flow ? flow.paced(stream) : stream;
     },
 
     onNext(_ctx, _req, result) {
@@ -107,11 +111,77 @@ export function sseSubscriptions(options: SseSubscriptionOptions): RequestHandle
   });
 
   return (req, res, next) => {
+    flows.set(res, writeFlow(res));
     handler(req, res).catch((error: unknown) => {
       logger.error({ err: error }, 'server-sent events subscription failed');
       if (!res.headersSent) next(error);
       else res.destroy();
     });
+  };
+}
+
+interface WriteFlow {
+  /** The stream, taken one event at a time: the next only once the previous one was written out. */
+  paced(source: AsyncIterable<ExecutionResult>): AsyncIterableIterator<ExecutionResult>;
+}
+
+/**
+ * Back pressure for one event stream. graphql-sse pulls every event from the subscription as soon
+ * as it exists and keeps those its Express adapter has not written yet in an array of its own,
+ * without bound: a client that stops reading would make the gateway hold every later update. So
+ * the subscription is read one event at a time, the next only when the previous one has been
+ * written out to the socket (the write's callback). A client that stops reading then leaves its
+ * updates in the hub's bounded queue, which drops it past SUBSCRIPTION_QUEUE_MAX (the response is
+ * cut), exactly as over WebSocket.
+ */
+function writeFlow(res: Response): WriteFlow {
+  let yielded = 0;
+  let written = 0;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const write = res.write;
+  res.write = function writeCounted(this: Response, chunk: unknown, ...rest: unknown[]) {
+    const callback = typeof rest[rest.length - 1] === 'function' ? (rest.pop() as (error?: Error | null) => void) : undefined;
+    const event = typeof chunk === 'string' && chunk.startsWith('event: next');
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest, (error?: Error | null) => {
+      if (event) written++;
+      notify();
+      callback?.(error);
+    });
+  } as Response['write'];
+  res.once('close', () => {
+    closed = true;
+    notify();
+  });
+  return {
+    paced(source) {
+      const iterator = source[Symbol.asyncIterator]();
+      const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
+      return {
+        async next() {
+          while (written < yielded && !closed) await new Promise<void>((resolve) => (wake = resolve));
+          const next = await iterator.next();
+          if (!next.done) yielded++;
+          return next;
+        },
+        async return() {
+          await iterator.return?.();
+          return done();
+        },
+        async throw(error: unknown) {
+          await iterator.return?.();
+          throw error;
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
   };
 }
 

@@ -44,6 +44,12 @@ export interface SubscriptionAdmissionOptions {
   /** A subscription's operation context, built as HTTP operations build theirs. */
   createContext(principal: Principal, callerKey: string, requestId: string): GatewayContext;
   rateLimiter?: CallerRateLimiter;
+  /**
+   * REJECTED_REQUESTS_PER_MINUTE, shared with HTTP: refused documents are charged to the caller,
+   * and a caller over the budget is refused before anything is parsed. Without it a client could
+   * send hostile documents over one socket at the full rate limit, 50 times what HTTP lets through.
+   */
+  refusalBudget?: { overBudget(callerKey: string): Promise<boolean>; charge(callerKey: string): void };
   /** PERSISTED_QUERIES=safelist: only listed texts run, subscriptions included. */
   safelist?: { allows(text: string): boolean };
   documentLimits: DocumentLimits;
@@ -86,84 +92,104 @@ export function createSubscriptionAdmission(options: SubscriptionAdmissionOption
     format: (errors) => errors.map((error) => options.formatError(error.toJSON(), error)),
     openSubscriptions: (callerKey) => perCaller.get(callerKey) ?? 0,
 
-    async admit({ principal, callerKey }, request, transport, onDrop) {
-      if (options.rateLimiter) {
-        const decision = await options.rateLimiter.consume(callerKey);
-        if (!decision.allowed) {
-          return refused(refuse('RATE_LIMITED', `Rate limit exceeded; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, { retryAfterMs: decision.retryAfterMs }));
-        }
-      }
-      const query = request.query;
-      if (typeof query !== 'string') return refused(refuse('BAD_REQUEST', 'The subscription has no query text (persisted queries are served over HTTP only)'));
-      if (options.safelist && !options.safelist.allows(query)) return refused(refuse(NOT_IN_SAFELIST, `This subscription is not in the safelist. ${HOW_TO_ADD}`));
-      const bytes = Buffer.byteLength(query);
-      if (bytes > options.maxDocumentBytes) {
-        return refused(refuse('OPERATION_TOO_EXPENSIVE', `The GraphQL document is ${bytes} bytes; at most ${options.maxDocumentBytes} are allowed.`, { maxDocumentBytes: options.maxDocumentBytes }));
-      }
-      const limitErrors = documentLimitErrors(schema, query, options.documentLimits, rules);
-      if (limitErrors.length > 0) {
-        metrics.refused('OPERATION_TOO_EXPENSIVE');
-        return refused(limitErrors.map(withoutHttp));
-      }
-      let document: DocumentNode;
-      try {
-        document = parse(query, { maxTokens: options.documentLimits.maxTokens });
-      } catch (error) {
-        if (!(error instanceof GraphQLError)) throw error;
-        metrics.refused('GRAPHQL_PARSE_FAILED');
-        return refused([withCode(error, 'GRAPHQL_PARSE_FAILED')]);
-      }
-      const invalid = validate(schema, document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS });
-      if (invalid.length > 0) {
-        metrics.refused('GRAPHQL_VALIDATION_FAILED');
-        return refused(invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
-      }
-      const operation = getOperationAST(document, request.operationName);
-      if (!operation) return refused(refuse('BAD_REQUEST', 'The document has several operations and operationName names none of them'));
-      if (operation.operation !== 'subscription') {
-        return refused(refuse('BAD_REQUEST', `Only subscriptions are served over ${transport}; send ${operation.operation}s to POST /graphql`));
-      }
-      const variables = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: MAX_VALIDATION_ERRORS });
-      if ('errors' in variables && variables.errors) {
-        metrics.refused('BAD_USER_INPUT');
-        return refused(variables.errors.map((error) => withCode(error, 'BAD_USER_INPUT')));
-      }
-      const contextValue = options.createContext(principal, callerKey, randomUUID());
-      contextValue.live = new LiveReports(options.hub, contextValue.reports, onDrop);
-      const cost = subscriptionCost(schema, operation, document, variables.coerced, contextValue);
-      if (cost > options.maxCost) {
+    async admit(caller, request, transport, onDrop) {
+      const budget = options.refusalBudget;
+      if (budget && (await budget.overBudget(caller.callerKey))) {
         return refused(
-          refuse(
-            'OPERATION_TOO_EXPENSIVE',
-            `The subscription would read ${cost} upstream report buckets; at most ${options.maxCost} are allowed per operation. Use fewer instances or a finer interval.`,
-            { cost, maxCost: options.maxCost },
-          ),
+          refuse('RATE_LIMITED', 'Too many refused operations from this caller (REJECTED_REQUESTS_PER_MINUTE); fix the subscription, then retry in a minute', {
+            retryAfterMs: 60_000,
+          }),
         );
       }
-      const open = perCaller.get(callerKey) ?? 0;
-      if (open >= options.maxSubscriptionsPerCaller) {
-        return refused(
-          refuse(
-            'RATE_LIMITED',
-            `At most ${options.maxSubscriptionsPerCaller} subscriptions may be open at once per caller on one gateway replica (MAX_SUBSCRIPTIONS_PER_CALLER); complete one before starting another`,
-            { maxSubscriptionsPerCaller: options.maxSubscriptionsPerCaller },
-          ),
-        );
-      }
-      perCaller.set(callerKey, open + 1);
-      let released = false;
-      return {
-        args: { schema, document, contextValue, variableValues: request.variables ?? undefined, operationName: request.operationName ?? undefined },
-        release() {
-          if (released) return;
-          released = true;
-          const left = (perCaller.get(callerKey) ?? 1) - 1;
-          if (left > 0) perCaller.set(callerKey, left);
-          else perCaller.delete(callerKey);
-        },
-      };
+      const admission = await admitDocument(caller, request, transport, onDrop);
+      // Charged as HTTP charges its 400s: refusals of the document, not of the caller's rate.
+      if (budget && 'errors' in admission && admission.errors.some((error) => error.extensions.code !== 'RATE_LIMITED')) budget.charge(caller.callerKey);
+      return admission;
     },
   };
+
+  async function admitDocument(
+    { principal, callerKey }: { principal: Principal; callerKey: string },
+    request: SubscriptionRequest,
+    transport: string,
+    onDrop: (reason: LiveDropReason) => void,
+  ): Promise<Admission> {
+    if (options.rateLimiter) {
+      const decision = await options.rateLimiter.consume(callerKey);
+      if (!decision.allowed) {
+        return refused(refuse('RATE_LIMITED', `Rate limit exceeded; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, { retryAfterMs: decision.retryAfterMs }));
+      }
+    }
+    const query = request.query;
+    if (typeof query !== 'string') return refused(refuse('BAD_REQUEST', 'The subscription has no query text (persisted queries are served over HTTP only)'));
+    if (options.safelist && !options.safelist.allows(query)) return refused(refuse(NOT_IN_SAFELIST, `This subscription is not in the safelist. ${HOW_TO_ADD}`));
+    const bytes = Buffer.byteLength(query);
+    if (bytes > options.maxDocumentBytes) {
+      return refused(refuse('OPERATION_TOO_EXPENSIVE', `The GraphQL document is ${bytes} bytes; at most ${options.maxDocumentBytes} are allowed.`, { maxDocumentBytes: options.maxDocumentBytes }));
+    }
+    const limitErrors = documentLimitErrors(schema, query, options.documentLimits, rules);
+    if (limitErrors.length > 0) {
+      metrics.refused('OPERATION_TOO_EXPENSIVE');
+      return refused(limitErrors.map(withoutHttp));
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: options.documentLimits.maxTokens });
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      metrics.refused('GRAPHQL_PARSE_FAILED');
+      return refused([withCode(error, 'GRAPHQL_PARSE_FAILED')]);
+    }
+    const invalid = validate(schema, document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS });
+    if (invalid.length > 0) {
+      metrics.refused('GRAPHQL_VALIDATION_FAILED');
+      return refused(invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
+    }
+    const operation = getOperationAST(document, request.operationName);
+    if (!operation) return refused(refuse('BAD_REQUEST', 'The document has several operations and operationName names none of them'));
+    if (operation.operation !== 'subscription') {
+      return refused(refuse('BAD_REQUEST', `Only subscriptions are served over ${transport}; send ${operation.operation}s to POST /graphql`));
+    }
+    const variables = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: MAX_VALIDATION_ERRORS });
+    if ('errors' in variables && variables.errors) {
+      metrics.refused('BAD_USER_INPUT');
+      return refused(variables.errors.map((error) => withCode(error, 'BAD_USER_INPUT')));
+    }
+    const contextValue = options.createContext(principal, callerKey, randomUUID());
+    contextValue.live = new LiveReports(options.hub, contextValue.reports, onDrop);
+    const cost = subscriptionCost(schema, operation, document, variables.coerced, contextValue);
+    if (cost > options.maxCost) {
+      return refused(
+        refuse(
+          'OPERATION_TOO_EXPENSIVE',
+          `The subscription would read ${cost} upstream report buckets; at most ${options.maxCost} are allowed per operation. Use fewer instances or a finer interval.`,
+          { cost, maxCost: options.maxCost },
+        ),
+      );
+    }
+    const open = perCaller.get(callerKey) ?? 0;
+    if (open >= options.maxSubscriptionsPerCaller) {
+      return refused(
+        refuse(
+          'RATE_LIMITED',
+          `At most ${options.maxSubscriptionsPerCaller} subscriptions may be open at once per caller on one gateway replica (MAX_SUBSCRIPTIONS_PER_CALLER); complete one before starting another`,
+          { maxSubscriptionsPerCaller: options.maxSubscriptionsPerCaller },
+        ),
+      );
+    }
+    perCaller.set(callerKey, open + 1);
+    let released = false;
+    return {
+      args: { schema, document, contextValue, variableValues: request.variables ?? undefined, operationName: request.operationName ?? undefined },
+      release() {
+        if (released) return;
+        released = true;
+        const left = (perCaller.get(callerKey) ?? 1) - 1;
+        if (left > 0) perCaller.set(callerKey, left);
+        else perCaller.delete(callerKey);
+      },
+    };
+  }
 }
 
 /** The single root field of a subscription (through fragments), priced with its coerced arguments. */

@@ -128,6 +128,8 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     {
       schema,
       connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
+      // Internal errors close with a plain "Internal server error", never their message, whatever NODE_ENV.
+      isProd: true,
       async onConnect(ctx) {
         const { socket, request } = ctx.extra;
         let principal: Principal;
@@ -221,6 +223,15 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     wsServer,
     options.keepAliveMs,
   );
+
+  // graphql-ws (registered just above) prints every socket error with console.error and closes
+  // with 1011. Socket errors are a client's protocol errors (an oversized frame, bad framing,
+  // invalid UTF-8), which ws has already answered by closing with the right code (1009, 1002,
+  // 1007): a debug line of our logger, not a stack on stderr per hostile connection.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err: Error & { code?: string }) => logger.debug({ code: err.code, message: err.message }, 'WebSocket client protocol error'));
+  });
 
   let closing: Promise<void> | undefined;
   const closeAll = () =>
