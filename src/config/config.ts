@@ -122,7 +122,11 @@ const EnvSchema = z.object({
   PERSISTED_QUERIES_TTL_S: positiveInt.max(30 * 86_400).default(86_400),
   /** Live report subscriptions (docs/subscriptions.md): open at once per caller, per replica. */
   MAX_SUBSCRIPTIONS_PER_CALLER: positiveInt.default(100),
-  /** WebSocket connections one caller may hold open at once, per replica; unset: MAX_SUBSCRIPTIONS_PER_CALLER. */
+  /**
+   * WebSocket connections one caller may hold open at once, per replica. Unset: twice
+   * MAX_SUBSCRIPTIONS_PER_CALLER (routers open one connection per subscription; the rest is room
+   * for reconnects whose old sockets are still closing).
+   */
   MAX_CONNECTIONS_PER_CALLER: positiveInt.optional(),
   /** Updates one subscriber may leave unread before its connection is closed (slow consumer). */
   SUBSCRIPTION_QUEUE_MAX: positiveInt.default(32),
@@ -369,7 +373,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     explorerUi: env.EXPLORER_UI,
     cors: { origins: corsOrigins, credentials: env.CORS_CREDENTIALS },
     persistedQueries: { mode: env.PERSISTED_QUERIES, ttlSeconds: env.PERSISTED_QUERIES_TTL_S },
-    subscriptions: { maxPerCaller: env.MAX_SUBSCRIPTIONS_PER_CALLER, maxConnectionsPerCaller: env.MAX_CONNECTIONS_PER_CALLER ?? env.MAX_SUBSCRIPTIONS_PER_CALLER, queueMax: env.SUBSCRIPTION_QUEUE_MAX, keepAliveMs: env.SUBSCRIPTION_KEEPALIVE_MS },
+    subscriptions: { maxPerCaller: env.MAX_SUBSCRIPTIONS_PER_CALLER, maxConnectionsPerCaller: env.MAX_CONNECTIONS_PER_CALLER ?? 2 * env.MAX_SUBSCRIPTIONS_PER_CALLER, queueMax: env.SUBSCRIPTION_QUEUE_MAX, keepAliveMs: env.SUBSCRIPTION_KEEPALIVE_MS },
     archive: {
       instances: archiveInstances,
       maxCallsPerMinute: env.ARCHIVE_MAX_CALLS_PER_MINUTE,

@@ -274,8 +274,9 @@ export class LiveReportHub {
       const claimed = await coordination.claimPoller(series.spec.key, leaseMs);
       if (series.stopped) {
         // Dropped while the claim was on its way (its last subscriber left at once): a lease won
-        // now would block other replicas' polls until it expires.
-        if (claimed) await coordination.releasePoller(series.spec.key);
+        // now would block other replicas' polls until it expires. Unless a new series of the same
+        // key (a subscriber came back) holds it now: the lease is this replica's, and it is in use.
+        if (claimed && !this.series.has(series.spec.key)) await coordination.releasePoller(series.spec.key);
         return;
       }
       series.polling = claimed;

@@ -86,6 +86,13 @@ export interface AnswerKeyRecipe {
   literalSlots: number;
 }
 
+/** An inline endpoint literal: the report fields it is an argument of (by index), which argument, where it ends. */
+interface EndpointLiteral {
+  fields: number[];
+  argument: string;
+  end: number;
+}
+
 /**
  * `startTime:`/`endTime:` followed by an integer (as GraphQL writes one: no leading zero, which
  * would not parse, nor pad a text past MAX_DOCUMENT_BYTES) or a string without escapes, then a character
@@ -99,6 +106,9 @@ const BLANK = '\u0001';
 /** The text with its endpoint literals blanked, and the literal tokens with their offsets. */
 export function normalizeEndpointLiterals(text: string): { template: string; literals: { token: string; at: number }[] } {
   const literals: { token: string; at: number }[] = [];
+  // A text holding the blank itself (in a comment, say) could share its template with a text
+  // that has a literal there and the blank elsewhere: such texts are keyed as they are.
+  if (text.includes(BLANK)) return { template: text, literals };
   const template = text.replace(ENDPOINT_LITERAL, (_match, name: string, colon: string, token: string, offset: number) => {
     literals.push({ token, at: offset + name.length + colon.length });
     return `${name}${colon}${BLANK}`;
@@ -132,8 +142,12 @@ export function answerKeyRecipe(schema: GraphQLSchema, document: DocumentNode, o
   if (!queryType) return undefined;
 
   const reportFields: ReportFieldRecipe[] = [];
-  /** Inline endpoint literals of report fields, by the offset of their value in the text. */
-  const endpointLiterals = new Map<number, { field: number; argument: string; end: number }>();
+  /**
+   * Inline endpoint literals of report fields, by the offset of their value in the text. One
+   * literal can stand in several report fields (a fragment spread under two instances): each
+   * of them takes the request's value.
+   */
+  const endpointLiterals = new Map<number, EndpointLiteral>();
   const endpointUses = new Set<string>();
   const exactUses = new Set<string>();
   const useAllVariables = (value: ValueNode) => {
@@ -171,7 +185,9 @@ export function answerKeyRecipe(schema: GraphQLSchema, document: DocumentNode, o
         if (isReport && ENDPOINT_ARGUMENTS.has(arg.name.value) && arg.value.kind === Kind.VARIABLE) endpointUses.add(arg.value.name.value);
         else useAllVariables(arg.value);
         if (isReport && ENDPOINT_ARGUMENTS.has(arg.name.value) && (arg.value.kind === Kind.INT || arg.value.kind === Kind.STRING) && arg.value.loc) {
-          endpointLiterals.set(arg.value.loc.start, { field: reportFields.length, argument: arg.name.value, end: arg.value.loc.end });
+          const known = endpointLiterals.get(arg.value.loc.start);
+          if (known) known.fields.push(reportFields.length);
+          else endpointLiterals.set(arg.value.loc.start, { fields: [reportFields.length], argument: arg.name.value, end: arg.value.loc.end });
         }
       }
       if (isReport) {
@@ -198,7 +214,7 @@ export function answerKeyRecipe(schema: GraphQLSchema, document: DocumentNode, o
  * finds is one of the document's report-field endpoint literals (same offset, same end); else the
  * recipe as is (for the exact text).
  */
-function withLiteralSlots(recipe: AnswerKeyRecipe, text: string, endpointLiterals: Map<number, { field: number; argument: string; end: number }>): AnswerKeyRecipe {
+function withLiteralSlots(recipe: AnswerKeyRecipe, text: string, endpointLiterals: Map<number, EndpointLiteral>): AnswerKeyRecipe {
   const { literals } = normalizeEndpointLiterals(text);
   if (literals.length === 0) return recipe;
   const slots = literals.map(({ token, at }) => {
@@ -210,11 +226,13 @@ function withLiteralSlots(recipe: AnswerKeyRecipe, text: string, endpointLiteral
   const definitions = [...recipe.variableDefinitions];
   slots.forEach((slot, i) => {
     const name = `#${i}`;
-    const { field, node, instance } = fields[slot!.field];
-    const args = (node.arguments ?? []).map((arg) =>
-      arg.name.value === slot!.argument ? { ...arg, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } } } : arg,
-    );
-    fields[slot!.field] = { field, node: { ...node, arguments: args } as FieldNode, instance };
+    for (const index of slot!.fields) {
+      const { field, node, instance } = fields[index];
+      const args = (node.arguments ?? []).map((arg) =>
+        arg.name.value === slot!.argument ? { ...arg, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } } } : arg,
+      );
+      fields[index] = { field, node: { ...node, arguments: args } as FieldNode, instance };
+    }
     definitions.push({
       kind: Kind.VARIABLE_DEFINITION,
       variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } },

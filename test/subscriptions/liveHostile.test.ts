@@ -16,12 +16,20 @@ import { SignJWT } from 'jose';
 import { InProcessLiveCoordination } from '../../src/cache/InProcessLiveCoordination';
 import type { LiveSeriesSpec } from '../../src/reports/LiveCoordination';
 import { LiveReportHub } from '../../src/reports/LiveReportHub';
+import { VALIDATION_STEPS } from '../../src/server/limits/documentLimits';
+import { nextTurn } from '../../src/server/limits/turnTaking';
 import { sign, SECRET, SECRET_BYTES } from '../auth/tokens';
 import { startTestGateway } from '../helpers/gateway';
 import { METRICS } from '../../src/reports/metrics';
 import { hostileDocuments } from '../helpers/hostileDocuments';
 import { startRedisServer, type TestRedisServer } from '../helpers/redisServer';
 import { wsUrl } from '../helpers/subscribers';
+
+// nextTurn counted: a large document is checked in turns of the event loop, over WebSocket as over HTTP.
+jest.mock('../../src/server/limits/turnTaking', () => {
+  const actual = jest.requireActual('../../src/server/limits/turnTaking');
+  return { ...actual, nextTurn: jest.fn(actual.nextTurn) };
+});
 
 const START = DateTime.fromISO('2026-11-26T11:30:00', { zone: 'Asia/Shanghai' }).toMillis();
 const LIVE = `subscription($id: ID!) { intervalReportUpdates(instanceId: $id) { id statsTime closed } }`;
@@ -245,6 +253,15 @@ describe('live report subscriptions: hostile clients', () => {
         expect({ name: document.name, type: message.type, code: message.payload[0]?.extensions?.code }).toEqual({ name: document.name, type: 'error', code: document.code });
       }
       expect(gateway.live.server.openSubscriptions('sub:svc-reporting')).toBe(0);
+    });
+
+    it('checks a large document in turns of the event loop (scan and parse, limits, validation in slices), as HTTP does', async () => {
+      const socket = await open(gateway.url, { authorization: await token() });
+      const worst = hostileDocuments().find((d) => d.name.startsWith('aliased reports of every inbound metric'))!;
+      jest.mocked(nextTurn).mockClear();
+      const message = await refusal(socket, 'large', { query: worst.query });
+      expect(message.payload[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(jest.mocked(nextTurn).mock.calls.length).toBeGreaterThanOrEqual(2 + VALIDATION_STEPS);
     });
 
     it('refuses a subscription with 1,000 aliases of its field, one over more instances than OPERATION_MAX_COST, and one over 1,000', async () => {

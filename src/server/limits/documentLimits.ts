@@ -236,7 +236,7 @@ type OperationVisit = ASTVisitFn<OperationDefinitionNode>;
  * `noLocation`: for checks that report no positions (cheaper); a document whose errors reach a
  * caller needs its locations.
  */
-function parseWithinLimits(
+export function parseWithinLimits(
   source: string,
   limits: DocumentLimits,
   noLocation: boolean,
@@ -254,7 +254,7 @@ function parseWithinLimits(
 }
 
 /** The limit errors of a parsed document, or none. */
-function limitErrorsOf(schema: GraphQLSchema, document: DocumentNode, rules: ValidationRule[]): GraphQLError[] {
+export function limitErrorsOf(schema: GraphQLSchema, document: DocumentNode, rules: ValidationRule[]): GraphQLError[] {
   // Each limit rule works from an OperationDefinition node (walking its selections and fragments
   // itself), so it is called on each operation directly: a full `visit` of the document with
   // graphql-js's TypeInfo would cost more than the rules.
@@ -353,7 +353,7 @@ export async function largeDocumentRefusal(
  * allow as many refusals a second as the caller has connections. Other callers' documents do not
  * wait for this caller's.
  */
-class CallerQueues {
+export class CallerQueues {
   private readonly tails = new Map<string, Promise<void>>();
 
   /** `previous` resolves when the caller's earlier documents are done; call `release` when this one is. */
@@ -375,7 +375,7 @@ class CallerQueues {
  * Documents shorter than this cost well under a millisecond to check and validate: they need no
  * turn of their own. Real operations of this project's clients are 200 to 4,000 characters.
  */
-const LARGE_DOCUMENT_CHARS = 2_048;
+export const LARGE_DOCUMENT_CHARS = 2_048;
 
 /**
  * Express step: answers OPERATION_TOO_EXPENSIVE (400) for a document over the limits, before

@@ -165,6 +165,10 @@ function writeFlow(res: Response): WriteFlow {
       return {
         async next() {
           while (written < yielded && !closed) await new Promise<void>((resolve) => (wake = resolve));
+          if (closed) {
+            await iterator.return?.();
+            return done();
+          }
           const next = await iterator.next();
           if (!next.done) yielded++;
           return next;

@@ -14,7 +14,6 @@ import {
   getVariableValues,
   GraphQLError,
   Kind,
-  parse,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -30,7 +29,18 @@ import { liveFieldCost } from '../../graphql/liveFieldCost';
 import type { LiveDropReason, LiveReportHub } from '../../reports/LiveReportHub';
 import { LiveReports } from '../../reports/LiveReports';
 import type { Principal } from '../auth/principal';
-import { documentLimitErrors, documentLimitRules, MAX_VALIDATION_ERRORS, type DocumentLimits } from '../limits/documentLimits';
+import {
+  CallerQueues,
+  documentLimitRules,
+  LARGE_DOCUMENT_CHARS,
+  limitErrorsOf,
+  MAX_VALIDATION_ERRORS,
+  parseWithinLimits,
+  VALIDATION_STEPS,
+  type DocumentLimits,
+} from '../limits/documentLimits';
+import { nextTurn } from '../limits/turnTaking';
+import { validateInSteps } from '../limits/validationInSteps';
 import type { CallerRateLimiter } from '../limits/rateLimit';
 import { HOW_TO_ADD, NOT_IN_SAFELIST } from '../persistedQueries/safelist';
 import type { LiveMetrics } from '../observability/liveMetrics';
@@ -80,6 +90,7 @@ export function createSubscriptionAdmission(options: SubscriptionAdmissionOption
   const { schema, metrics } = options;
   const rules = documentLimitRules(options.documentLimits);
   const perCaller = new Map<string, number>();
+  const largeDocuments = new CallerQueues();
 
   const refuse = (code: string, message: string, extensions: Record<string, unknown> = {}): GraphQLError[] => {
     metrics.refused(code);
@@ -93,26 +104,46 @@ export function createSubscriptionAdmission(options: SubscriptionAdmissionOption
     openSubscriptions: (callerKey) => perCaller.get(callerKey) ?? 0,
 
     async admit(caller, request, transport, onDrop) {
-      const budget = options.refusalBudget;
-      if (budget && (await budget.overBudget(caller.callerKey))) {
-        return refused(
-          refuse('RATE_LIMITED', 'Too many refused operations from this caller (REJECTED_REQUESTS_PER_MINUTE); fix the subscription, then retry in a minute', {
-            retryAfterMs: 60_000,
-          }),
-        );
+      // A caller's large documents are checked one at a time, as over HTTP: several sent at once
+      // (one socket carries any number) would all pass the budget before the first is charged.
+      const large = typeof request.query === 'string' && request.query.length >= LARGE_DOCUMENT_CHARS;
+      const turn = large ? largeDocuments.enter(caller.callerKey) : undefined;
+      await turn?.previous;
+      try {
+        return await admitWithinBudget(caller, request, transport, onDrop, large);
+      } finally {
+        turn?.release();
       }
-      const admission = await admitDocument(caller, request, transport, onDrop);
-      // Charged as HTTP charges its 400s: refusals of the document, not of the caller's rate.
-      if (budget && 'errors' in admission && admission.errors.some((error) => error.extensions.code !== 'RATE_LIMITED')) budget.charge(caller.callerKey);
-      return admission;
     },
   };
+
+  async function admitWithinBudget(
+    caller: { principal: Principal; callerKey: string },
+    request: SubscriptionRequest,
+    transport: string,
+    onDrop: (reason: LiveDropReason) => void,
+    large: boolean,
+  ): Promise<Admission> {
+    const budget = options.refusalBudget;
+    if (budget && (await budget.overBudget(caller.callerKey))) {
+      return refused(
+        refuse('RATE_LIMITED', 'Too many refused operations from this caller (REJECTED_REQUESTS_PER_MINUTE); fix the subscription, then retry in a minute', {
+          retryAfterMs: 60_000,
+        }),
+      );
+    }
+    const admission = await admitDocument(caller, request, transport, onDrop, large);
+    // Charged as HTTP charges its 400s: refusals of the document, not of the caller's rate.
+    if (budget && 'errors' in admission && admission.errors.some((error) => error.extensions.code !== 'RATE_LIMITED')) budget.charge(caller.callerKey);
+    return admission;
+  }
 
   async function admitDocument(
     { principal, callerKey }: { principal: Principal; callerKey: string },
     request: SubscriptionRequest,
     transport: string,
     onDrop: (reason: LiveDropReason) => void,
+    large: boolean,
   ): Promise<Admission> {
     if (options.rateLimiter) {
       const decision = await options.rateLimiter.consume(callerKey);
@@ -127,20 +158,30 @@ export function createSubscriptionAdmission(options: SubscriptionAdmissionOption
     if (bytes > options.maxDocumentBytes) {
       return refused(refuse('OPERATION_TOO_EXPENSIVE', `The GraphQL document is ${bytes} bytes; at most ${options.maxDocumentBytes} are allowed.`, { maxDocumentBytes: options.maxDocumentBytes }));
     }
-    const limitErrors = documentLimitErrors(schema, query, options.documentLimits, rules);
+    // A large document is checked as over HTTP: the token scan and the parse, the limits, then
+    // validation in slices of the rules, each in a turn of the event loop of its own
+    // (../limits/turnTaking.ts), so that it holds the loop no longer than an HTTP request does.
+    const between = large ? nextTurn : undefined;
+    await between?.();
+    const parsed = parseWithinLimits(query, options.documentLimits, false);
+    if ('limitError' in parsed) {
+      metrics.refused('OPERATION_TOO_EXPENSIVE');
+      return refused([withoutHttp(parsed.limitError)]);
+    }
+    if ('syntaxError' in parsed) {
+      metrics.refused('GRAPHQL_PARSE_FAILED');
+      return refused([withCode(parsed.syntaxError, 'GRAPHQL_PARSE_FAILED')]);
+    }
+    const document = parsed.document;
+    await between?.();
+    const limitErrors = limitErrorsOf(schema, document, rules);
     if (limitErrors.length > 0) {
       metrics.refused('OPERATION_TOO_EXPENSIVE');
       return refused(limitErrors.map(withoutHttp));
     }
-    let document: DocumentNode;
-    try {
-      document = parse(query, { maxTokens: options.documentLimits.maxTokens });
-    } catch (error) {
-      if (!(error instanceof GraphQLError)) throw error;
-      metrics.refused('GRAPHQL_PARSE_FAILED');
-      return refused([withCode(error, 'GRAPHQL_PARSE_FAILED')]);
-    }
-    const invalid = validate(schema, document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS });
+    const invalid = between
+      ? await validateInSteps(schema, document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS, steps: VALIDATION_STEPS, between })
+      : validate(schema, document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS });
     if (invalid.length > 0) {
       metrics.refused('GRAPHQL_VALIDATION_FAILED');
       return refused(invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
