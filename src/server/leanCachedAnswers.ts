@@ -27,8 +27,9 @@
  * Anything else (a miss, a refused caller, a body that is not JSON) continues through Express with
  * the body already read and parsed (body-parser skips a finished request) and the admission
  * handed on, so it is neither authenticated nor counted twice, and a body that does not parse
- * gets body-parser's own error through the endpoint's error handler. Requests carrying an `Origin`
- * while CORS is configured take the Express path, which owns the CORS headers.
+ * gets body-parser's own error through the endpoint's error handler. A hit from a browser origin
+ * runs the endpoint's own CORS step first (`cors` option), so its headers are the Express path's
+ * (test/security/leanPathHostile.test.ts compares them origin by origin).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';

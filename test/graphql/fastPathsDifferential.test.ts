@@ -76,6 +76,8 @@ interface ReportField {
   alias?: string;
   instances: string[];
   instanceAsVariable: boolean;
+  /** A list variable sent as its single item (GraphQL coerces it to a list of one). */
+  listAsSingle: boolean;
   interval?: string;
   intervalAsVariable: boolean;
   timeZone?: { value: string; asVariable: boolean; spelling: ZoneSpelling };
@@ -84,6 +86,8 @@ interface ReportField {
   end?: Endpoint;
   selection: string;
   directive?: { name: 'include' | 'skip'; value: boolean; asVariable: boolean };
+  /** The field again (same response name and arguments) with more in it: graphql-js merges them. */
+  duplicate: boolean;
 }
 
 interface Case {
@@ -100,6 +104,7 @@ interface Case {
   accept: string | null;
   comment: string | null;
   secondJitter: number;
+  rootTypename: boolean;
 }
 
 const INSTANCES = ['ccc-test', 'ccc-demo-1'];
@@ -138,6 +143,7 @@ const fieldArb: fc.Arbitrary<ReportField> = fc.record({
   alias: fc.option(fc.constantFrom('a', 'b', 'report', 'c1'), { nil: undefined }),
   instances: fc.array(weighted(INSTANCES, RARE_INSTANCES), { minLength: 1, maxLength: 3 }),
   instanceAsVariable: fc.boolean(),
+  listAsSingle: weighted([false], [true]),
   interval: fc.option(weighted(INTERVALS, ['DAYLY']), { nil: undefined }),
   intervalAsVariable: fc.boolean(),
   timeZone: fc.option(
@@ -153,6 +159,7 @@ const fieldArb: fc.Arbitrary<ReportField> = fc.record({
   end: fc.option(endpointArb('end'), { nil: undefined, freq: 4 }),
   selection: selectionArb.map(renderSelectionParts),
   directive: fc.option(fc.record({ name: fc.constantFrom<'include' | 'skip'>('include', 'skip'), value: fc.boolean(), asVariable: fc.boolean() }), { nil: undefined, freq: 3 }),
+  duplicate: weighted([false, false, true], [true]),
 });
 
 const caseArb: fc.Arbitrary<Case> = fc.record({
@@ -166,6 +173,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   accept: weighted<string | null>([null, null, '*/*', 'application/graphql-response+json,application/json;q=0.9'], ['application/json', 'text/html', 'application/graphql-response+json;q=0.5, application/json']),
   comment: weighted<string | null>([null], [`# endTime: ${NOW}\n`, '# startTime: 1\n', '#\u00a0endTime: 0,\n']),
   secondJitter: fc.integer({ min: 1, max: 5_000 }),
+  rootTypename: fc.boolean(),
 });
 
 /** Selection parts of a report: its own fields, or wrapped in an inline or named fragment. */
@@ -239,7 +247,7 @@ function render(c: Case, jitter: number, flip = false): Rendered {
     const directive = f.directive ? ` @${f.directive.name}(if: ${f.directive.asVariable ? variable('Boolean!', f.directive.value !== flip) : f.directive.value})` : '';
     const alias = f.alias ? `${f.alias}${n}: ` : '';
     if (f.kind === 'combinedIntervalReport') {
-      const ids = f.instanceAsVariable ? variable('[ID!]!', f.instances) : JSON.stringify(f.instances);
+      const ids = f.instanceAsVariable ? variable('[ID!]!', f.listAsSingle ? f.instances[0] : f.instances) : JSON.stringify(f.instances);
       return `${alias}combinedIntervalReport(instanceIds: ${ids}, ${args.join(', ')})${directive} { instanceIds ${body(f, 'CombinedIntervalReport')} }`;
     }
     const id = f.instanceAsVariable ? variable('ID!', f.instances[0]) : JSON.stringify(f.instances[0]);
@@ -249,8 +257,14 @@ function render(c: Case, jitter: number, flip = false): Rendered {
     const inner = `${f.alias ? `${f.alias}: ` : ''}${f.kind}${args.length ? `(${args.join(', ')})` : ''}${directive} { ${body(f, 'IntervalReport')} }`;
     return `i${n}: callCenterInstance(id: ${id}) { id __typename ${inner} }`;
   };
-  const selections = c.fields.map(fieldText).join('\n  ');
-  const main = `query Main${definitions.length ? `(${definitions.join(', ')})` : ''} {\n  ${selections}\n}`;
+  const selections = c.fields
+    .map((f) => {
+      const text = fieldText(f);
+      // Directives on an inline fragment, and a merged twin of the field.
+      return f.duplicate ? `${text}\n  ${text.replace(' { ', ' { __typename ... @skip(if: false) { id } ... @include(if: false) { id } ')}` : text;
+    })
+    .join('\n  ');
+  const main = `query Main${definitions.length ? `(${definitions.join(', ')})` : ''} {\n  ${c.rootTypename ? '__typename ' : ''}${selections}\n}`;
   const other = c.otherOperation ? `\nquery Other { __typename t: intervalInstanceReport(instanceId: "ccc-test", startTime: ${NOW - 5 * HOUR_MS}, interval: HOURLY) { statsTime inbound { ${metric('inbound', 0)} } } }` : '';
   const query = `${c.comment ?? ''}${main}${other}\n${fragments.join('\n')}`;
   return { query, variables, operationName: c.operationName ?? undefined };
@@ -318,6 +332,8 @@ describe('fast paths answer exactly as graphql-js without caches', () => {
     // The property is about caches: with this seed many answers are whole and many are served from them.
     expect(tally.whole).toBeGreaterThan(RUNS / 4);
     expect((await cachedCount()) - before).toBeGreaterThan(RUNS / 4);
+    // ... and many of the executed ones took the planned executor.
+    expect(fast.executor!.counts.planned).toBeGreaterThan(RUNS / 4);
   }, 120_000);
 
   it('with a random seed (printed on failure)', async () => {

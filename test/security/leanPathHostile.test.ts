@@ -58,7 +58,7 @@ describe('the lean path refuses whatever the Express path refuses', () => {
   let wide: string;
   beforeAll(async () => {
     gateway = await startTestGateway(
-      { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, CORS_ORIGINS: 'https://dash.example', RATE_LIMIT_PER_SECOND: '50', RATE_LIMIT_BURST: '50', MAX_DOCUMENT_BYTES: '2048' },
+      { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, CORS_ORIGINS: 'https://dash.example', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', MAX_DOCUMENT_BYTES: '2048' },
       { now: () => NOW },
     );
     wide = `Bearer ${await sign({ sub: 'hostile-wide', ccc_instances: '*' })}`;
@@ -221,6 +221,11 @@ describe('the lean path refuses whatever the Express path refuses', () => {
       `{"query":${closed},"extensions":{}}`,
       `  \n{"query":${closed}}\n  `,
       `\ufeff{"query":${closed}}`,
+      '',
+      '   ',
+      'null',
+      `"${'x'.repeat(10)}"`,
+      `{"query":${closed}} {"query":${closed}}`,
     ]) {
       await same(body, { authorization: wide });
     }
