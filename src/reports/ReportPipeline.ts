@@ -584,6 +584,10 @@ export class ReportPipeline {
       for (const id of ids) if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
       if (cacheEnabled && this.options.shared) {
         trace.sharedWrites++;
+        // Encoding a call's buckets for the shared tier takes milliseconds of CPU: let the next
+        // call's request (dispatched when this one's slot was released) and answers already
+        // received go first, so the write is not on every later call's path.
+        await new Promise((resolve) => setImmediate(resolve));
         await this.options.shared.setMany(writes);
       }
       if (holdsLease) await this.releaseLease(series, call, trace);
