@@ -14,7 +14,9 @@
  *    buckets, with its default REJECTED_REQUESTS_PER_MINUTE (60, at most 1 a second; the
  *    attacker's refusals beyond it are 429s that cost no parsing). BENCH_REJECTED_PER_MINUTE=0
  *    measures without that budget. The dashboard and `/healthz` are measured from a process of
- *    their own (./latencyProbe.ts: on the load generator's core, not in its event loop).
+ *    their own (./latencyProbe.ts: on the load generator's core, not in its event loop); the
+ *    attacker runs in another (./attacker.ts) at nice 19, so building its requests on that shared
+ *    core does not delay the probe's own timers.
  */
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -28,7 +30,7 @@ import { buildGatewaySchema } from '../src/graphql/schema';
 import { HOUR_MS, DAY_MS } from '../src/reports/intervals';
 import { documentLimitErrors, documentLimitRules, largeDocumentRefusal, MAX_VALIDATION_ERRORS, type DocumentLimits } from '../src/server/limits/documentLimits';
 import { hostileDocuments, type HostileDocument } from '../test/helpers/hostileDocuments';
-import { fixedRate, type Latency } from './fixedRate';
+import type { Latency } from './fixedRate';
 import { gatewayEnvFor, postGraphQL, startEmulator, startGatewayProcess } from './harness';
 
 const ATTACK_S = Number(process.env.BENCH_ATTACK_S ?? 20);
@@ -119,6 +121,20 @@ async function eventLoopDelaySince(metricsUrl: string): Promise<{ p99Ms: number;
   return { p99Ms: +read('nodejs_eventloop_lag_p99_seconds').toFixed(1), maxMs: +read('nodejs_eventloop_lag_max_seconds').toFixed(1) };
 }
 
+/**
+ * The attacker (./attacker.ts) in a process of its own at nice 19: same requests, same rate, but
+ * its own request building never delays the probe that shares its core (see attacker.ts).
+ */
+function attackFromOwnProcess(input: { url: string; query: string; variables?: Record<string, unknown>; headers: Record<string, string>; rate: number; connections: number; seconds: number }): Promise<Latency> {
+  const child = spawn(process.execPath, [join(__dirname, 'attacker.js'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  os.setPriority(child.pid!, 19);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve, reject) => {
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(output) as Latency) : reject(new Error(`attacker exited with ${code}`))));
+  });
+}
+
 function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
@@ -206,15 +222,7 @@ async function main(): Promise<void> {
   await underAttack.started;
   const [[attackHealthz, attackDashboard], attack] = await Promise.all([
     underAttack.done,
-    // A different text every time (a trailing comment): no cache of parsed or refused documents helps.
-    fixedRate(gateway.url, {
-      method: 'POST',
-      bodyFor: (n) => JSON.stringify({ query: `${worst.query}\n# ${n}`, variables: worst.variables }),
-      headers: attacker,
-      rate: RATE_PER_SECOND,
-      connections: 10,
-      seconds: ATTACK_S,
-    }),
+    attackFromOwnProcess({ url: gateway.url, query: worst.query, variables: worst.variables, headers: attacker, rate: RATE_PER_SECOND, connections: 10, seconds: ATTACK_S }),
   ]);
 
   const endCpu = cpuSecondsOf(gatewayPid);
