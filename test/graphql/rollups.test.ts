@@ -33,7 +33,7 @@ const RECOVERED = new Set(METRICS.overall.filter((m) => m.kind === 'average' && 
  * `upstreamRounded`: the bucket is upstream's own (one instance, DAILY in its zone), so its
  * averages are upstream's rounded-up values, at most 1 s above the exact ones.
  */
-function expectMatches(actual: any, expected: Omit<ReportBucket, 'statsTime'>, recoveredTolerance: number, where: string, upstreamRounded = false) {
+function expectMatches(actual: any, expected: Omit<ReportBucket, 'statsTime'>, recoveredTolerance: (metric: string) => number, where: string, upstreamRounded = false) {
   for (const group of METRIC_GROUPS) {
     for (const metric of METRICS[group]) {
       const a = actual[group][metric.name];
@@ -53,7 +53,7 @@ function expectMatches(actual: any, expected: Omit<ReportBucket, 'statsTime'>, r
         if (!(over >= -1e-9 && over < 1)) throw new Error(`${label}: ${a} vs ${e} (upstream's ceil allows [0, 1))`);
         continue;
       }
-      const tolerance = group === 'overall' && RECOVERED.has(metric.name) ? recoveredTolerance : 1e-9;
+      const tolerance = group === 'overall' && RECOVERED.has(metric.name) ? recoveredTolerance(metric.name) : 1e-9;
       const relative = Math.abs(a - e!) / Math.max(1e-12, Math.abs(e!));
       if (!(relative <= tolerance)) throw new Error(`${label}: ${a} vs ${e} (relative ${relative} > ${tolerance})`);
     }
@@ -63,7 +63,8 @@ function expectMatches(actual: any, expected: Omit<ReportBucket, 'statsTime'>, r
 describe('roll-ups through GraphQL', () => {
   let gateway: Gateway;
   beforeAll(async () => {
-    gateway = await startTestGateway({ MAX_BUCKETS_PER_FIELD: '20000' }, { now: () => NOW });
+    // No response cache: each roll-up is computed from the buckets (the 'none' run's answers must not answer the 'ceil' run).
+    gateway = await startTestGateway({ MAX_BUCKETS_PER_FIELD: '20000', RESPONSE_CACHE_MAX_BYTES: '0' }, { now: () => NOW });
   });
   afterAll(() => gateway.close());
 
@@ -71,12 +72,19 @@ describe('roll-ups through GraphQL', () => {
   const intervals: ReportInterval[] = ['DAILY', 'WEEKLY', 'MONTHLY'];
 
   it.each([
-    ['exact upstream averages', 'none', 1e-9],
+    ['exact upstream averages', 'none', 0],
     // Upstream rounds averages up (the seed: 85 s over 7 calls reported as 13). Averages whose
     // count is reported are still exact (rebuilt from totals and counts); the three whose count
-    // is recovered as total / average are within the bound of docs/rollups.md, here at most 2%.
-    ['averages rounded up as upstream', 'ceil', 0.02],
-  ] as const)('every combined metric equals the simulator over the whole period (%s)', async (_name, rounding, recoveredTolerance) => {
+    // is recovered as total / average are within the bound of docs/rollups.md: with upstream's
+    // rounding d (1 s for ceil), e = 2d / (the smallest reported average among the parts),
+    // relative error <= e / (1 - e). The parts here are each instance's upstream DAILY buckets
+    // (days of the emulator's zone inside the bucket); an exact average is at most the reported
+    // one, so 2d / min(exact) bounds e. Hourly parts recover their counts exactly on the
+    // simulator (docs/rollups.md, measured), so a bucket without a whole day uses its own average.
+    // (A fixed 2% was tighter than the documented bound: two instances' DAILY average hold of
+    // about 68 s has a bound of 3.0%; a random seed measured 2.1%.)
+    ['averages rounded up as upstream', 'ceil', 1],
+  ] as const)('every combined metric equals the simulator over the whole period (%s)', async (_name, rounding, delta) => {
     gateway.emulator!.options.averageRounding = rounding;
     gateway.memory.clear();
     await fc.assert(
@@ -105,6 +113,17 @@ describe('roll-ups through GraphQL', () => {
               return;
             }
             const upstreamRounded = rounding !== 'none' && ids.length === 1 && interval === 'DAILY' && zone === EMULATOR_ZONE;
+            const [from, to] = boundaries[i];
+            const days = bucketStartsInRange(from, to, 'DAILY', EMULATOR_ZONE)
+              .map((day) => [day, nextBucketStart(day, 'DAILY', EMULATOR_ZONE)])
+              .filter(([day, next]) => day >= from && next <= to);
+            const parts = ids.flatMap((id) => (days.length > 0 ? days.map(([day, next]) => truth([id], day, next)) : [truth([id], from, to)]));
+            const recoveredTolerance = (metric: string) => {
+              if (delta === 0) return 1e-9;
+              const averages = parts.map((t) => (t?.overall as Record<string, number> | undefined)?.[metric] ?? 0).filter((a) => a > 0);
+              const epsilon = (2 * delta) / Math.min(...averages);
+              return epsilon < 1 ? epsilon / (1 - epsilon) + 1e-9 : Infinity;
+            };
             expectMatches(row, expected, recoveredTolerance, `${ids} ${interval} ${zone} ${new Date(boundaries[i][0]).toISOString()}`, upstreamRounded);
             expect(row.closed).toBe(boundaries[i][1] + 10 * 60_000 <= NOW);
           });
