@@ -11,12 +11,13 @@ import { MemoryBucketStore } from '../cache/MemoryBucketStore';
 import { RedisBucketStore } from '../cache/RedisBucketStore';
 import { createRedisConnection } from '../cache/redisConnection';
 import type { GatewayConfig } from '../config/config';
-import { CccEmulator } from '../emulator/CccEmulator';
+import type { CccEmulator } from '../emulator/CccEmulator';
+import { startEmbeddedEmulator } from '../emulator/embeddedEmulator';
 import type { InstanceDirectory } from '../reports/InstanceDirectory';
 import type { ReportSource } from '../reports/ReportSource';
 import { UpstreamScheduler } from '../reports/UpstreamScheduler';
 import type { ArchivePassResult } from '../reports/archive/archivePass';
-import { CccClient, DEFAULT_BREAKER } from '../upstream/CccClient';
+import { CccClient, cccClientSettings } from '../upstream/CccClient';
 import type { ArchiveLogger } from './ArchiveService';
 import { createArchive } from './createArchive';
 
@@ -52,20 +53,9 @@ export async function runArchiveJob(config: GatewayConfig, logger: ArchiveLogger
     if (!source) {
       let endpoint = config.upstream.endpoint;
       let accessKey: { id: string; secret: string } | undefined;
-      if (config.upstreamMode === 'emulator') {
-        accessKey = { id: 'archive-job-key-id', secret: 'archive-job-key-secret' };
-        emulator = new CccEmulator({ accessKeys: { [accessKey.id]: accessKey.secret }, timeZone: config.timeZone, now, ...overrides.emulator });
-        const { url } = await emulator.start(0);
-        endpoint = { host: new URL(url).host, protocol: 'http' };
-      }
+      if (config.upstreamMode === 'emulator') ({ emulator, endpoint, accessKey } = await startEmbeddedEmulator({ timeZone: config.timeZone, now, overrides: overrides.emulator }));
       source = new CccClient({
-        endpoint: endpoint!.host,
-        protocol: endpoint!.protocol,
-        region: config.upstream.region,
-        timeoutMs: config.upstream.timeoutMs,
-        maxAttempts: config.resilience.maxAttempts,
-        deadlineMs: config.resilience.deadlineMs,
-        breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs },
+        ...cccClientSettings(config, endpoint!),
         accessKey,
       });
     }

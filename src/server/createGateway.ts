@@ -27,8 +27,9 @@ import type { InstanceDirectory } from '../reports/InstanceDirectory';
 import { GatewayError } from '../reports/errors';
 import { InstanceReports } from '../reports/InstanceReports';
 import { PipelineTrace, ReportPipeline } from '../reports/ReportPipeline';
-import { CccClient, DEFAULT_BREAKER, isInstancePageQuery } from '../upstream/CccClient';
-import { CccEmulator } from '../emulator/CccEmulator';
+import { CccClient, cccClientSettings, isInstancePageQuery, type DEFAULT_BREAKER } from '../upstream/CccClient';
+import type { CccEmulator } from '../emulator/CccEmulator';
+import { startEmbeddedEmulator } from '../emulator/embeddedEmulator';
 import type { ReportSource } from '../reports/ReportSource';
 import { createErrorFormatter } from './errors';
 import { PlannedExecutor, plannedExecutionGateway } from './reportExecution';
@@ -137,7 +138,8 @@ const PLANNING_ONLY = {
 } as unknown as ConstructorParameters<typeof InstanceReports>[0];
 
 /** Dev access key of the embedded emulator: it exists only inside this process. */
-export const EMULATOR_ACCESS_KEY = { id: 'embedded-emulator-key-id', secret: 'embedded-emulator-key-secret' };
+/** Re-exported for tests that talk to a gateway's embedded emulator. */
+export { EMULATOR_ACCESS_KEY } from '../emulator/embeddedEmulator';
 
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
@@ -152,28 +154,17 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     let endpoint = config.upstream.endpoint;
     let accessKey: { id: string; secret: string } | undefined;
     if (config.upstreamMode === 'emulator') {
-      emulator = new CccEmulator({
-        accessKeys: { [EMULATOR_ACCESS_KEY.id]: EMULATOR_ACCESS_KEY.secret },
-        timeZone: config.timeZone,
-        now,
-        ...overrides.emulator,
-      });
-      const { url } = await emulator.start(0);
-      endpoint = { host: new URL(url).host, protocol: 'http' };
-      accessKey = EMULATOR_ACCESS_KEY;
-      logger.info({ endpoint: url }, 'no Alibaba Cloud credentials configured: using the built-in CCC emulator');
+      const embedded = await startEmbeddedEmulator({ timeZone: config.timeZone, now, overrides: overrides.emulator });
+      ({ emulator, endpoint, accessKey } = embedded);
+      logger.info({ endpoint: embedded.url }, 'no Alibaba Cloud credentials configured: using the built-in CCC emulator');
       // Only CCC_EMULATOR=true gets here in production (the configuration refuses it otherwise).
-      if (config.env === 'production') logger.warn({ endpoint: url }, EMULATOR_IN_PRODUCTION);
+      if (config.env === 'production') logger.warn({ endpoint: embedded.url }, EMULATOR_IN_PRODUCTION);
     }
     const answerReporter = createUpstreamAnswerReporter({ logger, metrics });
+    const settings = cccClientSettings(config, endpoint!);
     source = new CccClient({
-      endpoint: endpoint!.host,
-      protocol: endpoint!.protocol,
-      region: config.upstream.region,
-      timeoutMs: config.upstream.timeoutMs,
-      maxAttempts: config.resilience.maxAttempts,
-      deadlineMs: config.resilience.deadlineMs,
-      breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs, ...overrides.breaker },
+      ...settings,
+      breaker: { ...settings.breaker, ...overrides.breaker },
       accessKey,
       onAttempt: (event) => {
         metrics.recordUpstreamAttempt(event);

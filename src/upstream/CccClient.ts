@@ -10,6 +10,7 @@ import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CircuitBreaker from 'opossum';
+import type { GatewayConfig, UpstreamEndpoint } from '../config/config';
 import { GatewayError } from '../reports/errors';
 import type { InstanceDirectory, InstanceInfo } from '../reports/InstanceDirectory';
 import type { ReportAnswer, ReportCallFeedback, ReportQuery, ReportSource } from '../reports/ReportSource';
@@ -98,6 +99,22 @@ export const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 
  * throttling proves upstream is there: it slows the gateway down (the scheduler's adaptive
  * concurrency, retries until the deadline) instead of failing every call fast.
  */
+/**
+ * The client settings a process takes from its configuration: the gateway and `npm run archive`
+ * build their clients from these, adding only their own observers (and tests their breaker).
+ */
+export function cccClientSettings(config: Pick<GatewayConfig, 'upstream' | 'resilience'>, endpoint: UpstreamEndpoint) {
+  return {
+    endpoint: endpoint.host,
+    protocol: endpoint.protocol,
+    region: config.upstream.region,
+    timeoutMs: config.upstream.timeoutMs,
+    maxAttempts: config.resilience.maxAttempts,
+    deadlineMs: config.resilience.deadlineMs,
+    breaker: { ...DEFAULT_BREAKER, resetTimeoutMs: config.resilience.circuitResetMs },
+  } satisfies Partial<CccClientOptions>;
+}
+
 export const countsAsOutage = (error: GatewayError) => error.code === 'UPSTREAM_UNAVAILABLE';
 
 /** Longest backoff between two attempts of one call, unless upstream's retry hint asks for more. */
