@@ -7,8 +7,8 @@
  * Started by bench/performance.ts: `node dist/bench/floorServer.js` with FLOOR_ANSWERS (a JSON
  * file: [{ body, answer }], both strings); prints its URL when ready.
  */
+import { serveUntilTerminated } from './benchServer';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 
 interface FloorAnswer {
@@ -38,14 +38,7 @@ async function main(): Promise<void> {
       res.end(answer);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  console.log(`floor listening on http://127.0.0.1:${port}/`);
-  process.once('SIGTERM', () => {
-    server.close(() => process.exit(0));
-    // Load generators keep connections alive; close() alone would wait for them.
-    server.closeAllConnections();
-  });
+  await serveUntilTerminated(server, 'floor', '/');
 }
 
 main().catch((error) => {

@@ -13,8 +13,8 @@
  * uses it to play "the numbers behind the peer changed now" (the resolvers see the change at
  * once; only the response cache stands between it and the client).
  */
+import { serveUntilTerminated } from './benchServer';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import { createInMemoryCache, useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
 import { FixtureAnswers, fixtureSchema, type Fixture } from './fixtureSchema';
@@ -76,14 +76,7 @@ async function main(): Promise<void> {
     }
     void yoga(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  console.log(`yoga peer listening on http://127.0.0.1:${port}/graphql`);
-  process.once('SIGTERM', () => {
-    server.close(() => process.exit(0));
-    // Load generators keep connections alive; close() alone would wait for them.
-    server.closeAllConnections();
-  });
+  await serveUntilTerminated(server, 'yoga peer', '/graphql');
 }
 
 main().catch((error) => {
