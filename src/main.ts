@@ -3,23 +3,15 @@
  * built-in CCC emulator and an in-process cache.
  */
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from './config/config';
+import { loadConfigOrExplain } from './config/config';
 import { startGateway } from './server/createGateway';
 import { UnsafeEvictionPolicyError } from './server/evictionPolicyMonitor';
 import { createLogger } from './server/logger';
 import { closeOnTerminationSignals } from './server/shutdown';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) process.exit(2);
   const logger = createLogger(config.logLevel);
   // A configuration found unusable after the start (the gateway has logged it as fatal): close
   // as on SIGTERM, then exit 2 like a refused start. It may come before startGateway returns.

@@ -1,19 +1,11 @@
 /** `npm run archive`: one archive pass, then exit (0: done, 1: failed, 2: configuration). See runArchiveJob. */
-import { ConfigError, loadConfig } from '../config/config';
+import { loadConfigOrExplain } from '../config/config';
 import { createLogger } from '../server/logger';
 import { ArchiveJobConfigError, runArchiveJob } from './runArchiveJob';
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      return 2;
-    }
-    throw e;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) return 2;
   const logger = createLogger(config.logLevel);
   try {
     const result = await runArchiveJob(config, logger);

@@ -257,6 +257,20 @@ export const callerBudgetDefaults = {
   off: { rejectedRequestsPerMinute: 0, upstreamCallsPerCallerPerMinute: 0 },
 } as const;
 
+/**
+ * For a process's entry point: the configuration, or undefined once the problems have been
+ * written to stderr (one line each) for the caller to exit with 2, like a refused start.
+ */
+export function loadConfigOrExplain(source: NodeJS.ProcessEnv = process.env): GatewayConfig | undefined {
+  try {
+    return loadConfig(source);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return undefined;
+  }
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // Empty strings mean "unset" (docker-compose and shells produce them freely).
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
