@@ -18,6 +18,8 @@ const typeDefs = `#graphql
   }
 `;
 
+const clock = { now: 0 };
+
 const resolvers = {
   Query: {
     ok: (_: unknown, __: unknown, { trace }: Context) => {
@@ -34,8 +36,10 @@ const resolvers = {
     failsSoft: () => {
       throw new GraphQLError('upstream down', { extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
     },
+    // 60 ms on the plugin's clock: durations are the clock's, not the machine's (a loaded CI
+    // machine once took over 50 ms for `Fast` on the wall clock).
     slow: async () => {
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      clock.now += 60;
       return 'late';
     },
   },
@@ -46,7 +50,7 @@ describe('operationMetricsPlugin', () => {
   let server: ApolloServer<Context>;
   beforeEach(async () => {
     metrics = createGatewayMetrics({ defaultMetrics: false });
-    server = new ApolloServer<Context>({ typeDefs, resolvers, plugins: [operationMetricsPlugin<Context>(metrics)] });
+    server = new ApolloServer<Context>({ typeDefs, resolvers, plugins: [operationMetricsPlugin<Context>(metrics, { clock: () => clock.now })] });
     await server.start();
   });
   afterEach(() => server.stop());
@@ -121,7 +125,7 @@ describe('operationMetricsPlugin', () => {
     const express = (await import('express')).default;
     const { expressMiddleware } = await import('@as-integrations/express5');
     let refuse: Error | undefined;
-    const refusing = new ApolloServer<Context>({ typeDefs, resolvers, plugins: [operationMetricsPlugin<Context>(metrics)] });
+    const refusing = new ApolloServer<Context>({ typeDefs, resolvers, plugins: [operationMetricsPlugin<Context>(metrics, { clock: () => clock.now })] });
     await refusing.start();
     const app = express();
     app.use(
